@@ -1,0 +1,59 @@
+# The front door: make, make check, make bench, make install PREFIX=DIR.
+# CMake does the work underneath; each sanitizer gets its own build directory.
+#
+#   make                      build the libraries, tests and benchmarks in build/
+#   make check                build and run every test (stress suites briefly)
+#   make check-sanitize       the suite again under ASan+UBSan and under TSan (clang)
+#   make stress               the stress suites for minutes (LARCH_STRESS_SCALE=50)
+#   make bench                build and run the default benchmark
+#   make install PREFIX=DIR   headers, liblarch.{a,so}, larch.pc, CMake package
+#   SANITIZE=thread | SANITIZE=address,undefined   build/install an instrumented larch
+
+PREFIX ?= /usr/local
+SANITIZE ?=
+STRESS_SCALE ?= 50
+comma := ,
+
+ifeq ($(SANITIZE),)
+BUILD_DIR ?= build
+else
+BUILD_DIR ?= build-$(subst $(comma),-,$(SANITIZE))
+# The sanitizer builds use clang, whose runtimes Debian ships in libclang-rt-dev.
+CC := clang
+endif
+
+CMAKE_FLAGS = -DCMAKE_C_COMPILER=$(CC) -DLARCH_SANITIZE=$(SANITIZE) -DLARCH_WERROR=ON
+CTEST = cd $(BUILD_DIR) && ctest --output-on-failure --timeout 900
+
+.PHONY: all deps configure check check-sanitize stress bench install format clean
+
+all: configure
+	@cmake --build $(BUILD_DIR) --parallel
+
+deps:
+	@sh scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
+
+check: all
+	@$(CTEST)
+
+check-sanitize:
+	@$(MAKE) --no-print-directory check SANITIZE=address,undefined
+	@$(MAKE) --no-print-directory check SANITIZE=thread
+
+stress: all
+	@LARCH_STRESS_SCALE=$(STRESS_SCALE) $(CTEST) -L stress
+
+bench: all
+	@$(BUILD_DIR)/larch-microbench
+
+install: all
+	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-*
