@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Longest key any structure accepts, in bytes. Seek and scan bounds may be longer. */
-#define LARCH_KEY_MAX 4096
+#define LARCH_KEY_MAX 1024
 
 /* Non-negative returns are outcomes, negative returns are errors; an error changes
  * nothing. */
