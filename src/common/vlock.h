@@ -107,6 +107,15 @@ static inline void vlock_unlock(struct vlock *l) {
     atomic_store_explicit(&l->word, (v & ~VLOCK_LOCKED) + VLOCK_STEP, memory_order_release);
 }
 
+/* Release a lock under which nothing was written, restoring the version it was
+ * taken at: optimistic readers of that version need not restart. */
+static inline void vlock_unlock_unchanged(struct vlock *l) {
+    uint64_t v = atomic_load_explicit(&l->word, memory_order_relaxed);
+    /* release: orders the holder's reads before the release of the lock, as any
+     * unlock must. */
+    atomic_store_explicit(&l->word, v & ~VLOCK_LOCKED, memory_order_release);
+}
+
 /* Release the lock and mark the node obsolete: readers that reach it restart, and
  * it can be retired to the epoch collector. */
 static inline void vlock_unlock_obsolete(struct vlock *l) {

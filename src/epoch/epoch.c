@@ -80,7 +80,7 @@ struct record {
     unsigned unpins;      /* outermost unpins, for COLLECT_PERIOD */
     bool collecting;      /* running retirements: no nested collection */
     uint64_t seen_epoch;  /* global epoch at the last collection attempt */
-    uint64_t pin_gen;     /* bumped at every outermost pin */
+    uint64_t pin_gen;     /* bumped at every outermost pin; unique across records */
     struct bag *spare;    /* an empty bag, so retire never allocates under the lock */
 } __attribute__((aligned(LARCH_CACHE_PAD)));
 
@@ -90,6 +90,10 @@ static struct {
 } __attribute__((aligned(LARCH_CACHE_PAD))) global_epoch = {1};
 
 static _Atomic(struct record *) registry;
+/* Records created so far; a record's number seeds the high bits of its pin
+ * generations, so that no two threads ever share one. */
+static atomic_uint_fast64_t records_created;
+#define PIN_GEN_RECORD_SHIFT 44
 /* Sealed bags of exited threads (and of threads without a record). */
 static _Atomic(struct bag *) orphans;
 /* Threads pinned without a record (record allocation failed); while any are, the
@@ -108,8 +112,12 @@ static bool exit_key_ok;
 
 static LARCH_TLS_IE struct record *self;
 static LARCH_TLS_IE unsigned overflow_nest;
+/* The thread-exit value of a thread pinned without a record. */
+static const char overflow_exit_marker;
+#define OVERFLOW_EXIT_HOOK ((void *)&overflow_exit_marker)
 
 static void record_release(void *arg);
+static void overflow_unpin(void);
 
 /* ---- bags and queues ------------------------------------------------------- */
 
@@ -210,11 +218,18 @@ static void orphans_push(struct bag_queue *q) {
 static void orphans_take(void) {
     /* acquire: pairs with the release CAS in orphans_push. */
     struct bag *b = atomic_exchange_explicit(&orphans, NULL, memory_order_acquire);
+    /* The stack holds the newest first: reverse it onto the queue. */
+    struct bag_queue batch;
+    queue_init(&batch);
     while (b) {
         struct bag *next = b->next;
-        queue_push(&orphan_queue, b);
+        b->next = batch.head;
+        if (!batch.head)
+            batch.tail = &b->next;
+        batch.head = b;
         b = next;
     }
+    queue_splice(&orphan_queue, &batch);
 }
 
 /* ---- the per-record garbage lock ------------------------------------------ */
@@ -360,6 +375,8 @@ static LARCH_NOINLINE struct record *record_acquire(void) {
         atomic_init(&r->run_seq, 0);
         atomic_init(&r->in_use, 1);
         queue_init(&r->sealed);
+        r->pin_gen = (uint64_t)atomic_fetch_add_explicit(&records_created, 1, memory_order_relaxed)
+                     << PIN_GEN_RECORD_SHIFT;
         struct record *head = atomic_load_explicit(&registry, memory_order_relaxed);
         do {
             r->next = head;
@@ -381,24 +398,36 @@ static LARCH_NOINLINE struct record *record_acquire(void) {
     return r;
 }
 
-/* Take every bag of a record, sealing its partial one, onto q. */
-static void record_take_garbage(struct record *r, struct bag_queue *q) {
+/* Take every bag of a record onto q, sealing its partial one. `empty` (if not NULL)
+ * is an empty bag left in place of a partial one taken, so that the owner's
+ * reservation (larch__epoch_reserve) still holds; returns whether it was used. */
+static bool record_take_garbage(struct record *r, struct bag_queue *q, struct bag *empty) {
     garbage_lock(r);
     struct bag *partial = r->partial;
-    r->partial = NULL;
-    queue_splice(q, &r->sealed);
-    garbage_unlock(r);
-    if (partial && partial->count) {
+    bool swapped = partial && partial->count;
+    if (swapped) {
+        r->partial = empty;
         bag_seal(partial);
+        queue_splice(q, &r->sealed);
         queue_push(q, partial);
-    } else if (partial) {
-        bag_recycle(partial);
+    } else {
+        queue_splice(q, &r->sealed);
     }
+    garbage_unlock(r);
+    return swapped && empty;
 }
 
 /* Thread exit (pthread key destructor): unpin, run what has expired, hand the rest
  * to the orphans, and release the record for reuse. */
 static void record_release(void *arg) {
+    if (arg == OVERFLOW_EXIT_HOOK) {
+        /* Exiting while pinned without a record: undo the pin. */
+        if (overflow_nest) {
+            overflow_nest = 1;
+            overflow_unpin();
+        }
+        return;
+    }
     struct record *r = arg;
     if (r->nest) {
         r->nest = 0;
@@ -406,10 +435,21 @@ static void record_release(void *arg) {
         atomic_store_explicit(&r->state, 0, memory_order_release);
     }
     collect(r);
+    /* The bags reach the orphans before the garbage lock is released: a barrier
+     * that finds the record empty finds them there. */
+    garbage_lock(r);
     struct bag_queue rest;
     queue_init(&rest);
-    record_take_garbage(r, &rest);
+    queue_splice(&rest, &r->sealed);
+    if (r->partial && r->partial->count) {
+        bag_seal(r->partial);
+        queue_push(&rest, r->partial);
+    } else if (r->partial) {
+        larch__free(r->partial);
+    }
+    r->partial = NULL;
     orphans_push(&rest);
+    garbage_unlock(r);
     if (r->spare) {
         larch__free(r->spare);
         r->spare = NULL;
@@ -422,9 +462,14 @@ static void record_release(void *arg) {
 /* ---- pinning without a record (record allocation failed) ------------------ */
 
 static LARCH_COLD void overflow_pin(void) {
-    if (overflow_nest++ == 0)
+    if (overflow_nest++ == 0) {
+        /* So that exiting while pinned unpins (best effort: without the key there is
+         * no exit hook at all). */
+        if (exit_key_ok)
+            pthread_setspecific(exit_key, OVERFLOW_EXIT_HOOK);
         /* seq_cst: as the exchange in larch_epoch_pin. */
         atomic_fetch_add_explicit(&overflow_pins, 1, memory_order_seq_cst);
+    }
 }
 
 static LARCH_COLD void overflow_unpin(void) {
@@ -455,6 +500,11 @@ void larch_epoch_pin(void) {
          * either that advancer sees us pinned, or we see every unlink made before
          * its fence. Cheaper here than a store and a separate fence. */
         atomic_exchange_explicit(&r->state, (e << 1) | PINNED, memory_order_seq_cst);
+#if !defined(__x86_64__) && !defined(__i386__)
+        /* Elsewhere a seq_cst read-modify-write need not order later plain loads
+         * (AArch64's ldaxr/stlxr does not): add the fence crossbeam uses. */
+        atomic_thread_fence(memory_order_seq_cst);
+#endif
     }
 }
 
@@ -552,14 +602,20 @@ void larch_epoch_barrier(void) {
      * thread, sealed now if partial, and the orphans. */
     struct bag_queue all;
     queue_init(&all);
+    struct bag *empty = NULL;
     for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
          r = r->next) {
-        record_take_garbage(r, &all);
+        if (!empty)
+            empty = bag_alloc_waiting(NULL);
+        if (record_take_garbage(r, &all, empty))
+            empty = NULL;
         /* Its owner may be running bags it detached before we came: wait for them,
          * since they too were retired before this call. run_seq was last written
          * under the garbage lock we just released, or after it. */
         wait_for_run(r, atomic_load_explicit(&r->run_seq, memory_order_acquire));
     }
+    if (empty)
+        bag_recycle(empty);
     orphans_take();
     queue_splice(&all, &orphan_queue);
     atomic_store_explicit(&orphans_queued, false, memory_order_relaxed);
@@ -596,6 +652,14 @@ int larch__epoch_reserve(void) {
 uint64_t larch__epoch_pin_generation(void) {
     struct record *r = self;
     return r && r->nest ? r->pin_gen : 0;
+}
+
+size_t larch__epoch_records_idle(void) {
+    size_t idle = 0;
+    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
+         r = r->next)
+        idle += atomic_load_explicit(&r->in_use, memory_order_relaxed) == 0;
+    return idle;
 }
 
 uint64_t larch__epoch_now(void) {

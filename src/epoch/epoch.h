@@ -3,6 +3,7 @@
 #define LARCH_EPOCH_EPOCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <larch/epoch.h>
@@ -17,6 +18,10 @@ int larch__epoch_reserve(void);
  * until it unpins: an iterator that copied values during generation g may hand them
  * out only while the generation is still g. 0 when the thread is not pinned. */
 uint64_t larch__epoch_pin_generation(void);
+
+/* For tests: thread records released by exited threads, waiting for reuse (a
+ * thread that finds none allocates one). */
+size_t larch__epoch_records_idle(void);
 
 /* The global epoch, for tests. */
 uint64_t larch__epoch_now(void);

@@ -219,11 +219,54 @@ static void barrier_runs_everything_retired_before_it_while_retirers_run(void) {
     CHECK(barriers > 1);
 }
 
+struct exiting {
+    atomic_char ran;
+    atomic_int retired;
+};
+
+static void mark_exiting(void *p) {
+    atomic_store(&((struct exiting *)p)->ran, 1);
+}
+
+static void *retire_one_and_exit(void *arg) {
+    struct exiting *e = arg;
+    larch_epoch_retire(e, mark_exiting);
+    atomic_store(&e->retired, 1);
+    return NULL; /* the exit hook runs while the barrier below may be running */
+}
+
+/* A retirement made before a barrier runs in it even if its thread is exiting at
+ * that moment, its bags on their way to the orphans. */
+static void barrier_racing_a_thread_exit_runs_its_retirement(void) {
+    long rounds = (under_sanitizer() ? 500 : 5000) * stress_scale(), missed = 0;
+    for (long i = 0; i < rounds; i++) {
+        struct exiting e = {0};
+        pthread_t t;
+        pthread_create(&t, NULL, retire_one_and_exit, &e);
+        /* Barriers back to back while the thread retires and exits: each one that
+         * starts after the retire returned must run it. */
+        for (;;) {
+            int retired = atomic_load(&e.retired);
+            larch_epoch_barrier();
+            if (atomic_load(&e.ran))
+                break;
+            if (retired) {
+                missed++;
+                break;
+            }
+        }
+        pthread_join(t, NULL);
+        larch_epoch_barrier();
+    }
+    CHECK_EQ(missed, 0);
+}
+
 int main(void) {
     srand(42);
     RUN(readers_never_see_a_freed_object);
     RUN(garbage_stays_bounded_under_one_writer_and_two_readers);
     RUN(many_short_lived_threads_lose_nothing);
     RUN(barrier_runs_everything_retired_before_it_while_retirers_run);
+    RUN(barrier_racing_a_thread_exit_runs_its_retirement);
     return harness_finish();
 }

@@ -1,9 +1,12 @@
 /* The epoch collector's contract, case by case: when a retirement may run, that it
  * runs exactly once, and what barrier, nesting, thread exit and allocation failure
  * do to that. */
+#define _POSIX_C_SOURCE 200809L
 #include <larch/epoch.h>
 
 #include <pthread.h>
+#include <sched.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "epoch/epoch.h"
@@ -233,6 +236,42 @@ static void pin_generation_marks_each_outermost_section(void) {
     larch_epoch_unpin();
 }
 
+
+/* Threads that hold every idle thread record, so that the next new thread must
+ * allocate one (and an injected failure hits that allocation). */
+struct record_holders {
+    pthread_t threads[64];
+    size_t n;
+    atomic_int release, holding;
+};
+
+static void *hold_a_record(void *arg) {
+    struct record_holders *h = arg;
+    larch_epoch_pin();
+    larch_epoch_unpin();
+    atomic_fetch_add(&h->holding, 1);
+    while (!atomic_load(&h->release))
+        sched_yield();
+    return NULL;
+}
+
+static int occupy_idle_records(struct record_holders *h) {
+    h->n = 0;
+    while (larch__epoch_records_idle() > 0 && h->n < 64) {
+        size_t want = h->n + 1;
+        pthread_create(&h->threads[h->n++], NULL, hold_a_record, h);
+        while ((size_t)atomic_load(&h->holding) < want)
+            sched_yield();
+    }
+    return larch__epoch_records_idle() == 0;
+}
+
+static void release_records(struct record_holders *h) {
+    atomic_store(&h->release, 1);
+    for (size_t i = 0; i < h->n; i++)
+        pthread_join(h->threads[i], NULL);
+}
+
 /* With its record allocation failed, a thread still pins safely (it holds the
  * epoch for everyone) and its retirements still run. */
 struct no_record_args {
@@ -255,7 +294,9 @@ static void *pin_without_record(void *arg) {
 static void a_thread_whose_record_allocation_fails_still_pins(void) {
     struct tracked t = {0}, other = {0};
     struct no_record_args a = {.t = &t};
+    static struct record_holders holders;
     larch_epoch_barrier();
+    REQUIRE(occupy_idle_records(&holders));
     pthread_t th;
     pthread_create(&th, NULL, pin_without_record, &a);
     while (!atomic_load(&a.pinned))
@@ -266,6 +307,7 @@ static void a_thread_whose_record_allocation_fails_still_pins(void) {
     CHECK_EQ(atomic_load(&other.ran), 0);
     atomic_store(&a.release, 1);
     pthread_join(th, NULL);
+    release_records(&holders);
     larch_epoch_barrier();
     CHECK_EQ(atomic_load(&t.ran), 1);
     CHECK_EQ(atomic_load(&other.ran), 1);
@@ -291,12 +333,15 @@ static void *fresh_thread_reserve(void *arg) {
 
 static void reserve_fails_cleanly_and_covers_later_retirements(void) {
     static struct tracked t[LARCH_EPOCH_RESERVE_MAX];
+    static struct record_holders holders;
+    REQUIRE(occupy_idle_records(&holders));
     larch__alloc_fail_at(0, 1);
     pthread_t th;
     int rc;
     pthread_create(&th, NULL, fresh_thread_reserve, &rc);
     pthread_join(th, NULL);
     larch__alloc_fail_at(-1, 0);
+    release_records(&holders);
     CHECK_EQ(rc, LARCH_ENOMEM);
 
     pthread_create(&th, NULL, reserve_then_retire_without_memory, t);
@@ -304,6 +349,96 @@ static void reserve_fails_cleanly_and_covers_later_retirements(void) {
     larch_epoch_barrier();
     for (int i = 0; i < LARCH_EPOCH_RESERVE_MAX; i++)
         CHECK_EQ(atomic_load(&t[i].ran), 1);
+}
+
+static void *pin_without_record_and_exit_pinned(void *arg) {
+    (void)arg;
+    larch__alloc_fail_at(0, 0); /* this thread's first allocation is its record */
+    larch_epoch_pin();
+    return NULL;
+}
+
+static void a_thread_exiting_pinned_without_a_record_is_unpinned(void) {
+    struct tracked t = {0};
+    static struct record_holders holders;
+    larch_epoch_barrier();
+    REQUIRE(occupy_idle_records(&holders));
+    pthread_t th;
+    pthread_create(&th, NULL, pin_without_record_and_exit_pinned, NULL);
+    pthread_join(th, NULL);
+    release_records(&holders);
+    larch_epoch_retire(&t, mark_ran);
+    larch_epoch_barrier(); /* would wait forever for the exited thread */
+    CHECK_EQ(atomic_load(&t.ran), 1);
+}
+
+static void *first_pin_generation(void *arg) {
+    larch_epoch_pin();
+    *(uint64_t *)arg = larch__epoch_pin_generation();
+    larch_epoch_unpin();
+    return NULL;
+}
+
+static void pin_generations_are_unique_across_threads(void) {
+    uint64_t g[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, first_pin_generation, &g[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    larch_epoch_pin();
+    uint64_t mine = larch__epoch_pin_generation();
+    larch_epoch_unpin();
+    for (int i = 0; i < 4; i++) {
+        CHECK(g[i] != 0);
+        CHECK(g[i] != mine);
+        for (int j = 0; j < i; j++)
+            CHECK(g[i] != g[j]);
+    }
+}
+
+struct reserve_race {
+    struct tracked t[LARCH_EPOCH_RESERVE_MAX];
+    atomic_int retired_first;
+};
+
+static void *reserve_pin_and_retire_while_a_barrier_runs(void *arg) {
+    struct reserve_race *rr = arg;
+    CHECK_EQ(larch__epoch_reserve(), LARCH_OK);
+    larch__alloc_fail_at(0, 1);
+    larch_epoch_pin();
+    larch_epoch_retire(&rr->t[0], mark_ran);
+    atomic_store(&rr->retired_first, 1);
+    nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    for (int i = 1; i < LARCH_EPOCH_RESERVE_MAX; i++)
+        larch_epoch_retire(&rr->t[i], mark_ran); /* reserved: must not wait for memory */
+    larch__alloc_fail_at(-1, 0);
+    larch_epoch_unpin();
+    return NULL;
+}
+
+static void *run_barrier(void *arg) {
+    (void)arg;
+    larch_epoch_barrier();
+    return NULL;
+}
+
+/* A barrier that takes a reserved thread's bag must not leave it without room: the
+ * reserved thread is pinned, so the barrier waits for it, and it must not wait for
+ * memory in turn. */
+static void a_barrier_does_not_consume_a_reservation(void) {
+    static struct reserve_race rr;
+    larch_epoch_barrier();
+    pthread_t w, b;
+    pthread_create(&w, NULL, reserve_pin_and_retire_while_a_barrier_runs, &rr);
+    while (!atomic_load(&rr.retired_first))
+        sched_yield();
+    pthread_create(&b, NULL, run_barrier, NULL);
+    pthread_join(w, NULL);
+    pthread_join(b, NULL);
+    larch_epoch_barrier();
+    for (int i = 0; i < LARCH_EPOCH_RESERVE_MAX; i++)
+        CHECK_EQ(atomic_load(&rr.t[i].ran), 1);
 }
 
 int main(void) {
@@ -321,5 +456,8 @@ int main(void) {
     RUN(pin_generation_marks_each_outermost_section);
     RUN(a_thread_whose_record_allocation_fails_still_pins);
     RUN(reserve_fails_cleanly_and_covers_later_retirements);
+    RUN(a_thread_exiting_pinned_without_a_record_is_unpinned);
+    RUN(pin_generations_are_unique_across_threads);
+    RUN(a_barrier_does_not_consume_a_reservation);
     return harness_finish();
 }
