@@ -2,7 +2,9 @@
 # Installs the Debian packages larch's build, tests and benchmarks need. Idempotent;
 # prints nothing when everything is already present.
 set -eu
-packages="make cmake gcc clang libclang-rt-dev pkg-config binutils"
+# The last three are larch-bench's baselines and chart (linked into the benchmark
+# only, never into liblarch): Judy arrays, liburcu's hash table, gnuplot.
+packages="make cmake gcc clang libclang-rt-dev pkg-config binutils libjudy-dev liburcu-dev gnuplot-nox"
 
 missing=
 for p in $packages; do

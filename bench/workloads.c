@@ -1,0 +1,276 @@
+/* workloads.c: the timed bodies and the checks around them. Everything a body
+ * reads (keys, orders, request streams) exists before the clock starts; each
+ * operation's result is checked inside the run, so a broken index cannot post a
+ * figure. YCSB requests follow a scrambled Zipfian (theta 0.99) over the keys. */
+#include "workloads.h"
+#include "check.h"
+#include "rng.h"
+#include "runner.h"
+#include "zipf.h"
+
+#include <larch/larch.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCAN_LENGTH 100
+#define ZIPF_THETA 0.99
+
+/* A request: the key id in the low 32 bits, a scan length in bits 32..39, and the
+ * top bit for a write (update in A and B, insert in E). */
+#define REQ_WRITE (1ull << 63)
+#define REQ_LENGTH(r) ((long)(((r) >> 32) & 0xff))
+
+static const struct {
+    const char *name;
+    int needs_scan, needs_load, changes_keys;
+} info[W_COUNT] = {
+    [W_INSERT] = {"insert", 0, 0, 1}, [W_LOOKUP] = {"lookup", 0, 1, 0},
+    [W_MISS] = {"miss", 0, 1, 0},     [W_SCAN] = {"scan", 1, 1, 0},
+    [W_DELETE] = {"delete", 0, 1, 1}, [W_YCSB_A] = {"ycsb-a", 0, 1, 0},
+    [W_YCSB_B] = {"ycsb-b", 0, 1, 0}, [W_YCSB_C] = {"ycsb-c", 0, 1, 0},
+    [W_YCSB_E] = {"ycsb-e", 1, 1, 0}, /* its new keys are deleted again after each run */
+};
+
+const char *workload_name(enum workload w) {
+    return info[w].name;
+}
+
+int workload_parse(const char *name) {
+    for (int w = 0; w < W_COUNT; w++)
+        if (!strcmp(name, info[w].name))
+            return w;
+    return -1;
+}
+
+int workload_needs_scan(enum workload w) {
+    return info[w].needs_scan;
+}
+
+int workload_needs_load(enum workload w) {
+    return info[w].needs_load;
+}
+
+int workload_changes_keys(enum workload w) {
+    return info[w].changes_keys;
+}
+
+long workload_ops(enum workload w, size_t n) {
+    long ops = (long)n;
+    if (w == W_SCAN || w == W_YCSB_E)
+        ops = (long)n / 50;
+    return ops > 0 ? ops : 1;
+}
+
+/* ---- request streams ------------------------------------------------------- */
+
+void requests_init(struct requests *rq, const struct keyset *ks) {
+    memset(rq, 0, sizeof *rq);
+    rq->ks = ks;
+}
+
+void requests_free(struct requests *rq) {
+    for (int w = 0; w < W_COUNT; w++)
+        free(rq->stream[w]);
+    memset(rq, 0, sizeof *rq);
+}
+
+static const uint64_t *requests_for(struct requests *rq, enum workload w) {
+    if (rq->stream[w])
+        return rq->stream[w];
+    size_t n = rq->ks->n;
+    if (!rq->zipf_ready) {
+        zipf_init(&rq->zipf, n, ZIPF_THETA);
+        rq->zipf_ready = 1;
+    }
+    long total = workload_ops(w, n);
+    uint64_t *s = malloc((size_t)total * sizeof *s);
+    if (!s)
+        check_fail("out of memory for %ld requests", total);
+    int write_percent = w == W_YCSB_A ? 50 : w == W_YCSB_B || w == W_YCSB_E ? 5 : 0;
+    uint64_t rng = BENCH_SEED ^ (0x7963736200ull + (uint64_t)w);
+    uint64_t inserted = 0;
+    for (long i = 0; i < total; i++) {
+        int write = (long)rng_below(&rng, 100) < write_percent;
+        uint64_t id = zipf_next_scrambled(&rq->zipf, &rng);
+        if (w == W_YCSB_E && write) /* a new key: the next absent one */
+            s[i] = REQ_WRITE | (n + inserted++);
+        else if (w == W_YCSB_E)
+            s[i] = ((1 + rng_below(&rng, SCAN_LENGTH)) << 32) | id;
+        else
+            s[i] = (write ? REQ_WRITE : 0) | id;
+    }
+    return rq->stream[w] = s;
+}
+
+/* ---- the timed bodies ------------------------------------------------------ */
+
+struct run {
+    enum workload w;
+    const struct bench_index *index;
+    void *ix;
+    const struct keyset *ks;
+    const uint64_t *requests;
+    long total;
+    uint32_t number;
+};
+
+static void put_new(const struct run *r, uint32_t id) {
+    const struct bench_key *k = &r->ks->keys[id];
+    int st = r->index->put(r->ix, k->data, k->len, VALUE(id, r->number));
+    if (st != LARCH_OK)
+        check_fail("put of absent key #%u returned %s, expected LARCH_OK", id, larch_strerror(st));
+}
+
+static void put_update(const struct run *r, uint32_t id) {
+    const struct bench_key *k = &r->ks->keys[id];
+    int st = r->index->put(r->ix, k->data, k->len, VALUE(id, r->number));
+    if (st != LARCH_EXISTS)
+        check_fail("put of present key #%u returned %s, expected LARCH_EXISTS", id,
+                   larch_strerror(st));
+}
+
+static void get_present(const struct run *r, uint32_t id) {
+    const struct bench_key *k = &r->ks->keys[id];
+    uint64_t val = 0;
+    int st = r->index->get(r->ix, k->data, k->len, &val);
+    if (st != LARCH_OK)
+        check_fail("get of present key #%u returned %s", id, larch_strerror(st));
+    if (VALUE_ID(val) != id)
+        check_fail("get of key #%u returned the value %#llx of key #%u", id,
+                   (unsigned long long)val, VALUE_ID(val));
+}
+
+static void get_absent(const struct run *r, uint32_t id) {
+    const struct bench_key *k = &r->ks->keys[id];
+    uint64_t val = 0;
+    int st = r->index->get(r->ix, k->data, k->len, &val);
+    if (st != LARCH_NOTFOUND)
+        check_fail("get of absent key #%u returned %s (value %#llx)", id, larch_strerror(st),
+                   (unsigned long long)val);
+}
+
+static void scan_from(const struct run *r, uint32_t start, long length, int exact) {
+    struct scan_check c;
+    const struct bench_key *k = &r->ks->keys[start];
+    scan_check_begin(&c, r->ks, start, length, exact);
+    long calls = r->index->scan(r->ix, k->data, k->len, scan_check_entry, &c);
+    if (calls < 0)
+        check_fail("scan from key #%u returned %s", start, larch_strerror((int)calls));
+    scan_check_end(&c, calls);
+}
+
+static void body(void *arg, int thread, int threads) {
+    const struct run *r = arg;
+    const struct keyset *ks = r->ks;
+    long lo, hi;
+    run_share(r->total, thread, threads, &lo, &hi);
+    switch (r->w) {
+    case W_INSERT:
+        for (long i = lo; i < hi; i++)
+            put_new(r, ks->insert_order[i]);
+        break;
+    case W_LOOKUP:
+        for (long i = lo; i < hi; i++)
+            get_present(r, ks->random_order[i]);
+        break;
+    case W_MISS:
+        for (long i = lo; i < hi; i++)
+            get_absent(r, (uint32_t)(ks->n + (size_t)i));
+        break;
+    case W_SCAN:
+        for (long i = lo; i < hi; i++)
+            scan_from(r, ks->random_order[i], SCAN_LENGTH, 1);
+        break;
+    case W_DELETE:
+        for (long i = lo; i < hi; i++) {
+            const struct bench_key *k = &ks->keys[ks->random_order[i]];
+            int st = r->index->del(r->ix, k->data, k->len);
+            if (st != LARCH_OK)
+                check_fail("delete of present key #%u returned %s", ks->random_order[i],
+                           larch_strerror(st));
+        }
+        break;
+    case W_YCSB_A:
+    case W_YCSB_B:
+    case W_YCSB_C:
+        for (long i = lo; i < hi; i++) {
+            uint64_t q = r->requests[i];
+            if (q & REQ_WRITE)
+                put_update(r, (uint32_t)q);
+            else
+                get_present(r, (uint32_t)q);
+        }
+        break;
+    case W_YCSB_E:
+        for (long i = lo; i < hi; i++) {
+            uint64_t q = r->requests[i];
+            if (q & REQ_WRITE)
+                put_new(r, (uint32_t)q);
+            else
+                scan_from(r, (uint32_t)q, REQ_LENGTH(q), 0);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- untimed checks after a run -------------------------------------------- */
+
+static int stop_at_first(void *ctx, const void *key, size_t len, uint64_t val) {
+    (void)ctx, (void)key, (void)len, (void)val;
+    return 1;
+}
+
+static void check_after(const struct run *r) {
+    const struct keyset *ks = r->ks;
+    size_t stride = ks->n / 2000 + 1;
+    if (r->index->thread_begin)
+        r->index->thread_begin();
+    switch (r->w) {
+    case W_INSERT: /* every key went in with its value; absent keys stayed out */
+        for (size_t id = 0; id < ks->n; id += stride) {
+            get_present(r, (uint32_t)id);
+            get_absent(r, (uint32_t)(ks->n + id));
+        }
+        break;
+    case W_DELETE: /* the index is empty */
+        for (size_t id = 0; id < ks->n; id += stride)
+            get_absent(r, (uint32_t)id);
+        if (r->index->scan) {
+            long calls =
+                r->index->scan(r->ix, ks->keys[0].data, ks->keys[0].len, stop_at_first, NULL);
+            if (calls != 0)
+                check_fail("after deleting every key a scan still returned %ld entries", calls);
+        }
+        break;
+    case W_YCSB_E: /* every new key is there; take them out, so the next run finds the
+                      same n keys */
+        for (long i = 0; i < r->total; i++) {
+            if (!(r->requests[i] & REQ_WRITE))
+                continue;
+            uint32_t id = (uint32_t)r->requests[i];
+            get_present(r, id);
+            int st = r->index->del(r->ix, ks->keys[id].data, ks->keys[id].len);
+            if (st != LARCH_OK)
+                check_fail("delete of new key #%u returned %s", id, larch_strerror(st));
+        }
+        break;
+    default:
+        break;
+    }
+    if (r->index->thread_end)
+        r->index->thread_end();
+}
+
+double workload_run(enum workload w, const struct bench_index *index, void *ix, struct requests *rq,
+                    int threads, uint32_t number) {
+    struct run r = {w, index, ix, rq->ks, NULL, workload_ops(w, rq->ks->n), number};
+    if (w >= W_YCSB_A)
+        r.requests = requests_for(rq, w);
+    double seconds = run_threads(index, threads, body, &r);
+    check_after(&r);
+    return seconds;
+}
