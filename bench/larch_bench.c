@@ -58,13 +58,18 @@ static const char usage[] =
     "  --plot      draw a PNG chart with gnuplot\n"
     "  --csv       also write the CSV to FILE\n";
 
-static void print_usage(FILE *f) {
-    char built[128] = "";
+static const char *built_list(void) {
+    static char built[128];
+    built[0] = 0;
     for (int i = 0; bench_indexes[i]; i++) {
         size_t used = strlen(built);
         snprintf(built + used, sizeof built - used, "%s%s", i ? "," : "", bench_indexes[i]->name);
     }
-    fprintf(f, usage, built, DEFAULT_N, DEFAULT_REPEAT);
+    return built;
+}
+
+static void print_usage(FILE *f) {
+    fprintf(f, usage, built_list(), DEFAULT_N, DEFAULT_REPEAT);
 }
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg) {
@@ -100,10 +105,13 @@ static void parse_indexes(struct options *o, const char *list) {
     for (int i = 0; i < o->n_indexes; i++) {
         int known = 0;
         o->indexes[i] = bench_index_find(items[i], &known);
-        if (!o->indexes[i] && known)
-            bad_usage("index '%s' is not in this build (its header or package was missing "
-                      "when larch was configured)",
-                      items[i]);
+        if (!o->indexes[i] && known) {
+            fprintf(stderr,
+                    "larch-bench: index '%s' is not in this build (its header or package was "
+                    "missing when larch was configured); built: %s\n",
+                    items[i], built_list());
+            exit(2);
+        }
         if (!o->indexes[i])
             bad_usage("unknown index '%s'", items[i]);
     }
@@ -310,6 +318,18 @@ int main(int argc, char **argv) {
                 progress.total += o.n_keys * o.n_threads;
     report_begin(o.table, csv, o.repeat, (int)cpus);
     report_columns(o.indexes, o.n_indexes);
+    static const char *const trees[] = {"art", "btree"};
+    for (int i = 0; i < 2; i++) {
+        int known;
+        if (!bench_index_find(trees[i], &known)) {
+            char note[128];
+            snprintf(note, sizeof note,
+                     "%-8s not in this build: include/larch/%s.h did not exist "
+                     "when larch was configured",
+                     trees[i], trees[i]);
+            report_note(note);
+        }
+    }
 
     for (int k = 0; k < o.n_keys; k++) {
         struct keyset ks;

@@ -23,7 +23,14 @@ static struct {
     size_t count, cap;
     const struct bench_index *const *indexes;
     int columns;
+    char notes[4][128];
+    int n_notes;
 } rep;
+
+void report_note(const char *line) {
+    if (rep.n_notes < 4)
+        snprintf(rep.notes[rep.n_notes++], sizeof rep.notes[0], "%s", line);
+}
 
 void report_begin(int table, FILE *csv, int repeat, int cpus) {
     rep.table = table;
@@ -188,6 +195,8 @@ static void print_legend(void) {
         printf("%-8s %s\n", rep.indexes[c]->name, rep.indexes[c]->what);
     if (skipped)
         printf("n/a      the index has no ordered scan, so scan and ycsb-e are not run on it\n");
+    for (int i = 0; i < rep.n_notes; i++)
+        printf("%s\n", rep.notes[i]);
 }
 
 static void print_report(void) {

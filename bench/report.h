@@ -28,6 +28,9 @@ void report_add(const struct result *r);
  * or -1 if the chart could not be drawn (said on stderr). */
 int report_finish(const char *plot);
 
+/* A line for the table's legend. */
+void report_note(const char *line);
+
 /* The indexes, in column order (their legend lines go under the table). */
 void report_columns(const struct bench_index *const *indexes, int count);
 
