@@ -53,5 +53,6 @@ typedef int (*larch_scan_fn)(void *ctx, const void *key, size_t len, uint64_t va
 /* The structures. Each of these headers includes this one first, so any of them may
  * be included on its own. */
 #include <larch/epoch.h>
+#include <larch/btree.h>
 
 #endif /* LARCH_LARCH_H */

@@ -41,7 +41,8 @@ static inline uint64_t larch__be64(uint64_t native) {
 /* Up to 8 bytes of p as a big-endian integer, zero-padded on the right. */
 static inline uint64_t larch__load_be64(const uint8_t *p, size_t n) {
     uint64_t w = 0;
-    memcpy(&w, p, n < 8 ? n : 8);
+    if (n) /* p may be NULL for the empty key */
+        memcpy(&w, p, n < 8 ? n : 8);
     return larch__be64(w);
 }
 

@@ -1,0 +1,560 @@
+/* B+ tree operations with optimistic lock coupling (Leis et al., 2016).
+ *
+ * Every operation runs pinned. It descends reading each node optimistically and
+ * validating the parent after taking the child's version, so a node is always
+ * reached through a parent that still pointed to it. Writers upgrade the version of
+ * exactly the nodes they change: the leaf, and the parent when a node splits or
+ * merges. Inner nodes that could not take one more separator are split on the way
+ * down, so a leaf split always finds room in its parent. Memory is allocated before
+ * any lock is taken; a failed allocation returns LARCH_ENOMEM with nothing changed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "btree/tree.h"
+#include "common/alloc.h"
+#include "common/backoff.h"
+#include "common/key.h"
+#include "epoch/epoch.h"
+
+/* ---- allocation ------------------------------------------------------------ */
+
+/* Nodes allocated before locking, used by a split if one happens. */
+struct spares {
+    struct node *node[2];
+};
+
+static bool spares_fill(struct spares *s, unsigned want) {
+    for (unsigned i = 0; i < want; i++)
+        if (!s->node[i] && !(s->node[i] = node_new(0)))
+            return false;
+    return true;
+}
+
+static struct node *spares_take(struct spares *s, unsigned level) {
+    for (unsigned i = 0; i < 2; i++) {
+        struct node *n = s->node[i];
+        if (n) {
+            s->node[i] = NULL;
+            node_init(n, level);
+            return n;
+        }
+    }
+    return NULL;
+}
+
+static void spares_free(struct spares *s) {
+    for (unsigned i = 0; i < 2; i++)
+        larch__free(s->node[i]);
+}
+
+/* ---- the key count ----------------------------------------------------------- */
+
+static unsigned thread_stripe(void) {
+    static atomic_uint next_stripe;
+    static LARCH_TLS_IE unsigned stripe_plus_one;
+    if (LARCH_UNLIKELY(!stripe_plus_one))
+        stripe_plus_one = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
+                              LEN_STRIPES + 1;
+    return stripe_plus_one - 1;
+}
+
+static void len_add(larch_btree *t, long delta) {
+    atomic_fetch_add_explicit(&t->len[thread_stripe()].value, delta, memory_order_relaxed);
+}
+
+size_t larch_btree_len(larch_btree *t) {
+    if (!t)
+        return 0;
+    long sum = 0;
+    for (unsigned i = 0; i < LEN_STRIPES; i++)
+        sum += atomic_load_explicit(&t->len[i].value, memory_order_relaxed);
+    return sum > 0 ? (size_t)sum : 0;
+}
+
+/* ---- new, free, height ------------------------------------------------------- */
+
+larch_btree *larch_btree_new(void) {
+    larch_btree *t = larch__aligned_alloc(LARCH_CACHE_PAD, sizeof *t);
+    if (!t)
+        return NULL;
+    struct node *root = node_new(0);
+    if (!root) {
+        larch__free(t);
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    atomic_init(&t->root, root);
+    atomic_init(&t->restarts, 0);
+    for (unsigned i = 0; i < LEN_STRIPES; i++)
+        atomic_init(&t->len[i].value, 0);
+    return t;
+}
+
+static void free_subtree(struct node *n) {
+    if (!node_is_leaf(n)) {
+        unsigned count = node_count(n);
+        for (unsigned i = 0; i <= count; i++)
+            free_subtree(node_child(n, i, count));
+    }
+    node_free(n);
+}
+
+void larch_btree_free(larch_btree *t) {
+    if (!t)
+        return;
+    free_subtree(atomic_load_explicit(&t->root, memory_order_relaxed));
+    larch__free(t);
+}
+
+int larch_btree_height(larch_btree *t) {
+    if (!t)
+        return LARCH_EINVAL;
+    larch_epoch_pin();
+    int h = (int)meta_level(node_meta(tree_root(t))) + 1;
+    larch_epoch_unpin();
+    return h;
+}
+
+/* ---- descent ------------------------------------------------------------------- */
+
+/* Begin reading the root; false if it moved (the caller restarts). */
+static bool read_root(larch_btree *t, struct node **node, uint64_t *version) {
+    struct node *n = tree_root(t);
+    if (!vlock_read_begin(&n->lock, version))
+        return false;
+    /* A root that split (or collapsed) after we loaded the pointer is no longer the
+     * root: its version moved before the pointer did not. */
+    if (tree_root(t) != n)
+        return false;
+    *node = n;
+    return true;
+}
+
+static void copy_separator(const struct node *n, unsigned i, uint8_t *out, size_t *len,
+                           bool *has) {
+    if (out) {
+        *len = node_key_copy(n, i, out);
+        *has = true;
+    }
+}
+
+struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bool below,
+                                  uint64_t *version, uint8_t *upper, size_t *upper_len,
+                                  bool *has_upper, uint8_t *lower, size_t *lower_len,
+                                  bool *has_lower) {
+    struct node *node;
+    uint64_t v;
+    if (has_upper)
+        *has_upper = false;
+    if (has_lower)
+        *has_lower = false;
+    if (!read_root(t, &node, &v))
+        return NULL;
+    while (!node_is_leaf(node)) {
+        unsigned count = node_count(node);
+        bool eq;
+        unsigned pos = !k ? count : below ? node_lower_bound(node, k, &eq) : node_upper_bound(node, k);
+        if (pos < count)
+            copy_separator(node, pos, upper, upper_len, has_upper);
+        if (pos > 0)
+            copy_separator(node, pos - 1, lower, lower_len, has_lower);
+        struct node *child = node_child(node, pos, count);
+        /* The child pointer may be torn until the node validates. */
+        if (!vlock_validate(&node->lock, v))
+            return NULL;
+        uint64_t cv;
+        if (!vlock_read_begin(&child->lock, &cv))
+            return NULL;
+        if (!vlock_validate(&node->lock, v))
+            return NULL;
+        node = child;
+        v = cv;
+    }
+    *version = v;
+    return node;
+}
+
+/* A leaf reached for writing, with its parent (NULL for a root leaf). */
+struct write_path {
+    struct node *leaf, *parent;
+    uint64_t version, parent_version;
+    unsigned parent_pos;
+};
+
+enum { PATH_OK, PATH_RESTART, PATH_ENOMEM };
+
+/* Link a node split into left (the old node) and right under parent, whose entry
+ * parent_pos pointed to the old node; both are locked. */
+static void parent_link(struct node *parent, unsigned parent_pos, struct node *left,
+                        struct node *right, const uint8_t *sep, size_t sep_len) {
+    unsigned count = node_count(parent);
+    node_insert_at(parent, parent_pos, sep, sep_len, (uint64_t)(uintptr_t)left);
+    if (parent_pos < count)
+        node_set_entry_word(parent, parent_pos + 1, (uint64_t)(uintptr_t)right);
+    else
+        node_set_upper(parent, right);
+}
+
+/* The root (left, locked) split: a new root above left and right. */
+static void grow_root(larch_btree *t, struct node *new_root, struct node *left, struct node *right,
+                      const uint8_t *sep, size_t sep_len) {
+    node_insert_at(new_root, 0, sep, sep_len, (uint64_t)(uintptr_t)left);
+    node_set_upper(new_root, right);
+    /* release: pairs with the acquire in tree_root; readers that find the new root
+     * see it built. */
+    atomic_store_explicit(&t->root, new_root, memory_order_release);
+}
+
+/* Lock parent (if any) and node for a structural change. On false nothing is held. */
+static bool lock_pair(larch_btree *t, struct node *parent, uint64_t pv, struct node *node,
+                      uint64_t v) {
+    if (parent && !vlock_upgrade(&parent->lock, pv))
+        return false;
+    if (!vlock_upgrade(&node->lock, v)) {
+        if (parent)
+            vlock_unlock_unchanged(&parent->lock);
+        return false;
+    }
+    /* Only the holder of the root's lock moves the root pointer. */
+    if (!parent && tree_root(t) != node) {
+        vlock_unlock_unchanged(&node->lock);
+        return false;
+    }
+    return true;
+}
+
+static void unlock_pair(struct node *parent, struct node *node) {
+    vlock_unlock(&node->lock);
+    if (parent)
+        vlock_unlock(&parent->lock);
+}
+
+/* Split a full inner node met on the way down. */
+static int split_inner(larch_btree *t, struct node *parent, uint64_t pv, unsigned ppos,
+                       struct node *node, uint64_t v, struct spares *spares) {
+    if (!spares_fill(spares, parent ? 1 : 2))
+        return PATH_ENOMEM;
+    if (!lock_pair(t, parent, pv, node, v))
+        return PATH_RESTART;
+    unsigned level = meta_level(node_meta(node));
+    uint8_t sep[LARCH_KEY_MAX];
+    struct node *right = spares_take(spares, level);
+    size_t sep_len = node_split_inner(node, right, sep);
+    if (parent)
+        parent_link(parent, ppos, node, right, sep, sep_len);
+    else
+        grow_root(t, spares_take(spares, level + 1), node, right, sep, sep_len);
+    unlock_pair(parent, node);
+    return PATH_RESTART; /* descend again through the split node */
+}
+
+/* Descend for a write that may insert: full inner nodes are split on the way. */
+static int descend_for_write(larch_btree *t, const struct search_key *k, struct write_path *p,
+                             struct spares *spares) {
+    struct node *node, *parent = NULL;
+    uint64_t v, pv = 0;
+    unsigned ppos = 0;
+    if (!read_root(t, &node, &v))
+        return PATH_RESTART;
+    while (!node_is_leaf(node)) {
+        if (!node_has_room(node, LARCH_KEY_MAX)) {
+            if (!vlock_validate(&node->lock, v))
+                return PATH_RESTART;
+            return split_inner(t, parent, pv, ppos, node, v, spares);
+        }
+        unsigned count = node_count(node);
+        unsigned pos = node_upper_bound(node, k);
+        struct node *child = node_child(node, pos, count);
+        if (!vlock_validate(&node->lock, v))
+            return PATH_RESTART;
+        uint64_t cv;
+        if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&node->lock, v))
+            return PATH_RESTART;
+        parent = node;
+        pv = v;
+        ppos = pos;
+        node = child;
+        v = cv;
+    }
+    *p = (struct write_path){node, parent, v, pv, ppos};
+    return PATH_OK;
+}
+
+/* Restart after a failed optimistic attempt: count it, and back off a little when
+ * attempts keep failing so a preempted lock holder can finish. */
+static void restart_wait(larch_btree *t, struct larch__backoff *b) {
+    tree_count_restart(t);
+    larch__backoff_wait(b);
+}
+
+/* ---- reads --------------------------------------------------------------------- */
+
+int larch_btree_get(larch_btree *t, const void *key, size_t len, uint64_t *val) {
+    if (!t)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, len);
+    if (rc)
+        return rc;
+    struct search_key k;
+    search_key_init(&k, key, len);
+    struct larch__backoff backoff = {0};
+    larch_epoch_pin();
+    for (;;) {
+        uint64_t v;
+        struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
+        if (leaf) {
+            bool eq;
+            unsigned pos = node_lower_bound(leaf, &k, &eq);
+            uint64_t found = eq ? node_entry_word(leaf, pos) : 0;
+            if (vlock_validate(&leaf->lock, v)) {
+                larch_epoch_unpin();
+                if (eq && val)
+                    *val = found;
+                return eq ? LARCH_OK : LARCH_NOTFOUND;
+            }
+        }
+        restart_wait(t, &backoff);
+    }
+}
+
+/* ---- writes -------------------------------------------------------------------- */
+
+enum write_kind { WRITE_PUT, WRITE_INSERT, WRITE_CAS };
+
+/* put, insert and cas: one descent, then either a change in place under the leaf's
+ * lock or an insert, splitting the leaf (with its parent locked) if it is full. */
+static int write_value(larch_btree *t, const void *key, size_t len, enum write_kind kind,
+                       uint64_t expected, uint64_t val, uint64_t *out) {
+    if (!t)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, len);
+    if (rc)
+        return rc;
+    struct search_key k;
+    search_key_init(&k, key, len);
+    struct spares spares = {{NULL, NULL}};
+    struct larch__backoff backoff = {0};
+    larch_epoch_pin();
+    for (;;) {
+        struct write_path p;
+        int path = descend_for_write(t, &k, &p, &spares);
+        if (path == PATH_ENOMEM) {
+            rc = LARCH_ENOMEM;
+            break;
+        }
+        if (path == PATH_RESTART) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        bool eq;
+        unsigned pos = node_lower_bound(p.leaf, &k, &eq);
+        bool room = eq || node_has_room(p.leaf, len);
+        if (!vlock_validate(&p.leaf->lock, p.version)) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        if (!eq && kind == WRITE_CAS) {
+            rc = LARCH_NOTFOUND;
+            break;
+        }
+        if (room) {
+            if (!vlock_upgrade(&p.leaf->lock, p.version)) {
+                restart_wait(t, &backoff);
+                continue;
+            }
+            if (eq) {
+                uint64_t cur = node_entry_word(p.leaf, pos);
+                if (out)
+                    *out = cur;
+                if (kind == WRITE_PUT || (kind == WRITE_CAS && cur == expected)) {
+                    node_set_entry_word(p.leaf, pos, val);
+                    vlock_unlock(&p.leaf->lock);
+                } else {
+                    vlock_unlock_unchanged(&p.leaf->lock);
+                }
+                rc = kind == WRITE_CAS ? (cur == expected ? LARCH_OK : LARCH_EXISTS) : LARCH_EXISTS;
+            } else {
+                node_insert_at(p.leaf, pos, key, len, val);
+                vlock_unlock(&p.leaf->lock);
+                len_add(t, 1);
+                rc = LARCH_OK;
+            }
+            break;
+        }
+        /* The leaf is full: split it, with the memory for it taken first. */
+        if (!spares_fill(&spares, p.parent ? 1 : 2)) {
+            rc = LARCH_ENOMEM;
+            break;
+        }
+        if (!lock_pair(t, p.parent, p.parent_version, p.leaf, p.version)) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        uint8_t sep[LARCH_KEY_MAX];
+        struct node *right = spares_take(&spares, 0);
+        size_t sep_len = node_split_leaf_insert(p.leaf, right, pos, key, len, val, sep);
+        if (p.parent)
+            parent_link(p.parent, p.parent_pos, p.leaf, right, sep, sep_len);
+        else
+            grow_root(t, spares_take(&spares, 1), p.leaf, right, sep, sep_len);
+        unlock_pair(p.parent, p.leaf);
+        len_add(t, 1);
+        rc = LARCH_OK;
+        break;
+    }
+    larch_epoch_unpin();
+    spares_free(&spares);
+    return rc;
+}
+
+int larch_btree_put(larch_btree *t, const void *key, size_t len, uint64_t val, uint64_t *old) {
+    return write_value(t, key, len, WRITE_PUT, 0, val, old);
+}
+
+int larch_btree_insert(larch_btree *t, const void *key, size_t len, uint64_t val, uint64_t *cur) {
+    return write_value(t, key, len, WRITE_INSERT, 0, val, cur);
+}
+
+int larch_btree_cas(larch_btree *t, const void *key, size_t len, uint64_t expected,
+                    uint64_t desired, uint64_t *cur) {
+    return write_value(t, key, len, WRITE_CAS, expected, desired, cur);
+}
+
+/* ---- deletes and merges --------------------------------------------------------- */
+
+int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) {
+    if (!t)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, len);
+    if (rc)
+        return rc;
+    struct search_key k;
+    search_key_init(&k, key, len);
+    struct larch__backoff backoff = {0};
+    bool underfull = false;
+    larch_epoch_pin();
+    for (;;) {
+        uint64_t v;
+        struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
+        if (!leaf) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        bool eq;
+        unsigned pos = node_lower_bound(leaf, &k, &eq);
+        if (!eq) {
+            if (!vlock_validate(&leaf->lock, v)) {
+                restart_wait(t, &backoff);
+                continue;
+            }
+            rc = LARCH_NOTFOUND;
+            break;
+        }
+        if (!vlock_upgrade(&leaf->lock, v)) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        if (old)
+            *old = node_entry_word(leaf, pos);
+        node_remove_at(leaf, pos);
+        underfull = node_used(leaf) < MERGE_BELOW;
+        vlock_unlock(&leaf->lock);
+        len_add(t, -1);
+        rc = LARCH_OK;
+        break;
+    }
+    if (underfull)
+        tree_rebalance(t, &k);
+    larch_epoch_unpin();
+    return rc;
+}
+
+/* ---- update --------------------------------------------------------------------- */
+
+int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update_fn fn,
+                       void *ctx) {
+    if (!t || !fn)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, len);
+    if (rc)
+        return rc;
+    struct search_key k;
+    search_key_init(&k, key, len);
+    struct spares spares = {{NULL, NULL}};
+    struct larch__backoff backoff = {0};
+    bool underfull = false;
+    larch_epoch_pin();
+    for (;;) {
+        struct write_path p;
+        int path = descend_for_write(t, &k, &p, &spares);
+        if (path == PATH_ENOMEM) {
+            rc = LARCH_ENOMEM;
+            break;
+        }
+        if (path == PATH_RESTART) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        bool eq;
+        unsigned pos = node_lower_bound(p.leaf, &k, &eq);
+        bool room = eq || node_has_room(p.leaf, len);
+        if (!vlock_validate(&p.leaf->lock, p.version)) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        if (!room) {
+            /* fn may decide to insert: make room first, so that whatever it decides
+             * can be carried out. */
+            if (!spares_fill(&spares, p.parent ? 1 : 2)) {
+                rc = LARCH_ENOMEM;
+                break;
+            }
+            if (lock_pair(t, p.parent, p.parent_version, p.leaf, p.version)) {
+                uint8_t sep[LARCH_KEY_MAX];
+                struct node *right = spares_take(&spares, 0);
+                size_t sep_len = node_split_leaf_insert(p.leaf, right, 0, NULL, 0, 0, sep);
+                if (p.parent)
+                    parent_link(p.parent, p.parent_pos, p.leaf, right, sep, sep_len);
+                else
+                    grow_root(t, spares_take(&spares, 1), p.leaf, right, sep, sep_len);
+                unlock_pair(p.parent, p.leaf);
+            }
+            restart_wait(t, &backoff);
+            continue;
+        }
+        if (!vlock_upgrade(&p.leaf->lock, p.version)) {
+            restart_wait(t, &backoff);
+            continue;
+        }
+        uint64_t val = eq ? node_entry_word(p.leaf, pos) : 0;
+        int action = fn(ctx, &val, eq);
+        bool changed = true;
+        if (action == LARCH_UPDATE_STORE && eq) {
+            node_set_entry_word(p.leaf, pos, val);
+        } else if (action == LARCH_UPDATE_STORE) {
+            node_insert_at(p.leaf, pos, key, len, val);
+            len_add(t, 1);
+        } else if (action == LARCH_UPDATE_DELETE && eq) {
+            node_remove_at(p.leaf, pos);
+            underfull = node_used(p.leaf) < MERGE_BELOW;
+            len_add(t, -1);
+        } else {
+            changed = false;
+        }
+        if (changed)
+            vlock_unlock(&p.leaf->lock);
+        else
+            vlock_unlock_unchanged(&p.leaf->lock);
+        if (action != LARCH_UPDATE_KEEP && action != LARCH_UPDATE_STORE &&
+            action != LARCH_UPDATE_DELETE)
+            rc = LARCH_EINVAL;
+        else
+            rc = eq ? LARCH_OK : LARCH_NOTFOUND;
+        break;
+    }
+    if (underfull)
+        tree_rebalance(t, &k);
+    larch_epoch_unpin();
+    spares_free(&spares);
+    return rc;
+}

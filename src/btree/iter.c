@@ -1,0 +1,371 @@
+/* Scans and iterators. Both copy a batch of entries from one leaf under optimistic
+ * validation and continue from the last key they handed out (or from the leaf's
+ * fence, when the batch reached the end of its leaf), so they hold no lock between
+ * calls and block nobody. A batch copied before the caller's current pin began is
+ * read again before a value from it is handed out, so that values returned while
+ * pinned are protected. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "btree/tree.h"
+#include "common/alloc.h"
+#include "common/backoff.h"
+#include "epoch/epoch.h"
+
+/* Entries per batch: a scan wants many (fewer descents), an iterator few (a seek
+ * followed by a couple of moves should not copy a whole leaf). A whole leaf's keys
+ * always fit in the key buffer. */
+#define SCAN_BATCH 128
+#define ITER_BATCH 16
+#define BATCH_MAX SCAN_BATCH
+#define BATCH_BYTES (NODE_SIZE + LARCH_KEY_MAX)
+
+struct batch {
+    unsigned n;
+    uint64_t pin_gen;     /* pin generation the values were read in */
+    bool leaf_end;        /* the batch reached the end of its leaf (in its direction) */
+    bool has_fence;       /* the leaf is bounded in that direction by fence */
+    size_t fence_len;
+    uint8_t fence[LARCH_KEY_MAX];
+    uint32_t off[BATCH_MAX];
+    uint16_t len[BATCH_MAX];
+    uint64_t val[BATCH_MAX];
+    uint8_t keys[BATCH_BYTES];
+};
+
+static const uint8_t *batch_key(const struct batch *b, unsigned i, size_t *len) {
+    *len = b->len[i];
+    return b->keys + b->off[i];
+}
+
+/* Copy entry i of a leaf being read optimistically; false if the slot is torn. */
+static bool batch_add(struct batch *b, const struct node *leaf, unsigned i, size_t *bytes) {
+    size_t len = node_key_copy(leaf, i, b->keys + *bytes);
+    b->off[b->n] = (uint32_t)*bytes;
+    b->len[b->n] = (uint16_t)len;
+    b->val[b->n] = node_entry_word(leaf, i);
+    b->n++;
+    *bytes += len;
+    return true;
+}
+
+/* Fill b with up to cap entries in ascending order from the first key >= start (>
+ * start if !inclusive). The caller is pinned. */
+static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
+                         unsigned cap, struct batch *b) {
+    uint8_t next[LARCH_KEY_MAX];
+    struct larch__backoff backoff = {0};
+    for (;;) {
+        struct search_key k;
+        search_key_init(&k, start, start_len);
+        uint64_t v;
+        bool has_upper;
+        struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len, &has_upper,
+                                                 NULL, NULL, NULL);
+        if (!leaf) {
+            tree_count_restart(t);
+            larch__backoff_wait(&backoff);
+            continue;
+        }
+        bool eq;
+        unsigned pos = node_lower_bound(leaf, &k, &eq), count = node_count(leaf);
+        if (eq && !inclusive)
+            pos++;
+        size_t bytes = 0;
+        b->n = 0;
+        unsigned i = pos;
+        for (; i < count && b->n < cap; i++)
+            batch_add(b, leaf, i, &bytes);
+        b->leaf_end = i >= count;
+        b->has_fence = has_upper;
+        if (!vlock_validate(&leaf->lock, v)) {
+            tree_count_restart(t);
+            larch__backoff_wait(&backoff);
+            continue;
+        }
+        b->pin_gen = larch__epoch_pin_generation();
+        if (b->n || !b->has_fence)
+            return;
+        /* Nothing at or after start in this leaf: the next leaf begins at the fence. */
+        memcpy(next, b->fence, b->fence_len);
+        start = next;
+        start_len = b->fence_len;
+        inclusive = true;
+    }
+}
+
+/* Fill b with up to cap entries in descending order from the last key <= start (<
+ * start if !inclusive; start NULL: the last key). The caller is pinned. */
+static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
+                          unsigned cap, struct batch *b) {
+    uint8_t next[LARCH_KEY_MAX];
+    struct larch__backoff backoff = {0};
+    for (;;) {
+        struct search_key k;
+        if (start)
+            search_key_init(&k, start, start_len);
+        uint64_t v;
+        bool has_lower;
+        struct node *leaf = tree_descend_to_leaf(t, start ? &k : NULL, !inclusive, &v, NULL, NULL, NULL,
+                                                 b->fence, &b->fence_len, &has_lower);
+        if (!leaf) {
+            tree_count_restart(t);
+            larch__backoff_wait(&backoff);
+            continue;
+        }
+        unsigned count = node_count(leaf), end; /* entries [0, end) qualify */
+        if (!start) {
+            end = count;
+        } else if (inclusive) {
+            end = node_upper_bound(leaf, &k);
+        } else {
+            bool eq;
+            end = node_lower_bound(leaf, &k, &eq);
+        }
+        size_t bytes = 0;
+        b->n = 0;
+        unsigned i = end < count ? end : count;
+        for (; i > 0 && b->n < cap; i--)
+            batch_add(b, leaf, i - 1, &bytes);
+        b->leaf_end = i == 0;
+        b->has_fence = has_lower;
+        if (!vlock_validate(&leaf->lock, v)) {
+            tree_count_restart(t);
+            larch__backoff_wait(&backoff);
+            continue;
+        }
+        b->pin_gen = larch__epoch_pin_generation();
+        if (b->n || !b->has_fence)
+            return;
+        /* Nothing at or before start here: the previous leaf ends below the fence. */
+        memcpy(next, b->fence, b->fence_len);
+        start = next;
+        start_len = b->fence_len;
+        inclusive = false;
+    }
+}
+
+/* ---- scan ------------------------------------------------------------------------ */
+
+long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *hi, size_t hilen,
+                      larch_scan_fn fn, void *ctx) {
+    if (!t || !fn || (!lo && lolen))
+        return LARCH_EINVAL;
+    struct batch *b = larch__malloc(sizeof *b);
+    if (!b)
+        return LARCH_ENOMEM;
+    uint8_t *resume = larch__malloc(LARCH_KEY_MAX);
+    if (!resume) {
+        larch__free(b);
+        return LARCH_ENOMEM;
+    }
+    const uint8_t *start = lo ? lo : (const uint8_t *)"";
+    size_t start_len = lolen;
+    bool inclusive = true;
+    long calls = 0;
+    larch_epoch_pin();
+    for (;;) {
+        read_forward(t, start, start_len, inclusive, SCAN_BATCH, b);
+        bool stop = b->n == 0;
+        for (unsigned i = 0; i < b->n && !stop; i++) {
+            size_t len;
+            const uint8_t *key = batch_key(b, i, &len);
+            if (hi && larch__key_cmp(key, len, hi, hilen) >= 0) {
+                stop = true;
+                break;
+            }
+            calls++;
+            stop = fn(ctx, key, len, b->val[i]) != 0;
+        }
+        if (stop || (b->leaf_end && !b->has_fence))
+            break;
+        if (b->leaf_end) {
+            memcpy(resume, b->fence, b->fence_len);
+            start_len = b->fence_len;
+            inclusive = true;
+        } else {
+            size_t len;
+            const uint8_t *last = batch_key(b, b->n - 1, &len);
+            memcpy(resume, last, len);
+            start_len = len;
+            inclusive = false;
+        }
+        start = resume;
+    }
+    larch_epoch_unpin();
+    larch__free(resume);
+    larch__free(b);
+    return calls;
+}
+
+/* ---- iterators --------------------------------------------------------------------- */
+
+enum { DIR_NONE, DIR_FORWARD, DIR_BACKWARD };
+
+struct larch_btree_iter {
+    larch_btree *t;
+    int dir; /* DIR_NONE: not positioned */
+    unsigned idx;
+    int status;
+    uint8_t scratch[LARCH_KEY_MAX];
+    struct batch b;
+};
+
+larch_btree_iter *larch_btree_iter_new(larch_btree *t) {
+    if (!t)
+        return NULL;
+    larch_btree_iter *it = larch__malloc(sizeof *it);
+    if (!it)
+        return NULL;
+    it->t = t;
+    it->dir = DIR_NONE;
+    it->idx = 0;
+    it->status = LARCH_OK;
+    it->b.n = 0;
+    return it;
+}
+
+void larch_btree_iter_free(larch_btree_iter *it) {
+    larch__free(it);
+}
+
+static void position(larch_btree_iter *it, int dir) {
+    it->idx = 0;
+    it->dir = it->b.n ? dir : DIR_NONE;
+    it->status = LARCH_OK;
+}
+
+static void seek_forward(larch_btree_iter *it, const uint8_t *key, size_t len, bool inclusive) {
+    larch_epoch_pin();
+    read_forward(it->t, key, len, inclusive, ITER_BATCH, &it->b);
+    larch_epoch_unpin();
+    position(it, DIR_FORWARD);
+}
+
+static void seek_backward(larch_btree_iter *it, const uint8_t *key, size_t len, bool inclusive) {
+    larch_epoch_pin();
+    read_backward(it->t, key, len, inclusive, ITER_BATCH, &it->b);
+    larch_epoch_unpin();
+    position(it, DIR_BACKWARD);
+}
+
+void larch_btree_iter_seek(larch_btree_iter *it, const void *key, size_t len) {
+    if (!it)
+        return;
+    if (!key && len) {
+        it->dir = DIR_NONE;
+        it->status = LARCH_EINVAL;
+        return;
+    }
+    seek_forward(it, key ? key : "", len, true);
+}
+
+void larch_btree_iter_seek_for_prev(larch_btree_iter *it, const void *key, size_t len) {
+    if (!it)
+        return;
+    if (!key && len) {
+        it->dir = DIR_NONE;
+        it->status = LARCH_EINVAL;
+        return;
+    }
+    seek_backward(it, key ? key : (const void *)"", len, true);
+}
+
+void larch_btree_iter_seek_first(larch_btree_iter *it) {
+    if (it)
+        seek_forward(it, (const uint8_t *)"", 0, true);
+}
+
+void larch_btree_iter_seek_last(larch_btree_iter *it) {
+    if (it)
+        seek_backward(it, NULL, 0, true);
+}
+
+int larch_btree_iter_valid(const larch_btree_iter *it) {
+    return it && it->dir != DIR_NONE;
+}
+
+/* The current key, copied out of the batch that is about to be replaced. */
+static size_t save_current(larch_btree_iter *it) {
+    size_t len;
+    const uint8_t *key = batch_key(&it->b, it->idx, &len);
+    memmove(it->scratch, key, len);
+    return len;
+}
+
+/* If the caller is pinned in another section than the one the batch was read in,
+ * read it again from the current key, so the value handed out is protected. */
+static void refresh_if_stale(larch_btree_iter *it) {
+    uint64_t gen = larch__epoch_pin_generation();
+    if (!gen || gen == it->b.pin_gen)
+        return;
+    size_t len = save_current(it);
+    if (it->dir == DIR_FORWARD)
+        seek_forward(it, it->scratch, len, true);
+    else
+        seek_backward(it, it->scratch, len, true);
+}
+
+void larch_btree_iter_next(larch_btree_iter *it) {
+    if (!larch_btree_iter_valid(it))
+        return;
+    if (it->dir == DIR_FORWARD && it->idx + 1 < it->b.n) {
+        it->idx++;
+        refresh_if_stale(it);
+        return;
+    }
+    if (it->dir == DIR_FORWARD && it->b.leaf_end) {
+        if (!it->b.has_fence) {
+            it->dir = DIR_NONE;
+            return;
+        }
+        /* Keys after the batch's last one start at the next leaf's fence. */
+        memcpy(it->scratch, it->b.fence, it->b.fence_len);
+        seek_forward(it, it->scratch, it->b.fence_len, true);
+        return;
+    }
+    size_t len = save_current(it);
+    seek_forward(it, it->scratch, len, false);
+}
+
+void larch_btree_iter_prev(larch_btree_iter *it) {
+    if (!larch_btree_iter_valid(it))
+        return;
+    if (it->dir == DIR_BACKWARD && it->idx + 1 < it->b.n) {
+        it->idx++;
+        refresh_if_stale(it);
+        return;
+    }
+    if (it->dir == DIR_BACKWARD && it->b.leaf_end) {
+        if (!it->b.has_fence) {
+            it->dir = DIR_NONE;
+            return;
+        }
+        memcpy(it->scratch, it->b.fence, it->b.fence_len);
+        seek_backward(it, it->scratch, it->b.fence_len, false);
+        return;
+    }
+    size_t len = save_current(it);
+    seek_backward(it, it->scratch, len, false);
+}
+
+const void *larch_btree_iter_key(const larch_btree_iter *it, size_t *len) {
+    if (!larch_btree_iter_valid(it)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    size_t l;
+    const uint8_t *key = batch_key(&it->b, it->idx, &l);
+    if (len)
+        *len = l;
+    return key;
+}
+
+uint64_t larch_btree_iter_value(const larch_btree_iter *it) {
+    return larch_btree_iter_valid(it) ? it->b.val[it->idx] : 0;
+}
+
+int larch_btree_iter_status(const larch_btree_iter *it) {
+    return it ? it->status : LARCH_EINVAL;
+}

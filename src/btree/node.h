@@ -1,0 +1,171 @@
+/* The B+ tree node: a 4 KiB slotted page of 64-bit words, every one of them read
+ * and written through relaxed atomics so that optimistic readers race with writers
+ * without a data race (the version lock in word 0 validates what they read).
+ *
+ *   word 0        version lock
+ *   word 1        meta: count (bits 0-15), level (16-23; leaves are 0),
+ *                 heap start in bytes (32-47), dead heap bytes (48-63)
+ *   word 2        inner: the upper child (keys >= the last separator)
+ *   word 3        reserved
+ *   words 4..     slots, one word each: key head (bits 32-63: the first 4 key
+ *                 bytes, big-endian), entry offset in bytes (16-31), key length
+ *                 (0-15); sorted by key
+ *   ... heap      grows down from the end: each entry is one word (the value, or
+ *                 the child left of the separator) followed by the key bytes,
+ *                 zero-padded to whole words
+ *
+ * Inner node with separators s_0 < ... < s_{n-1}: entry i's child holds the keys in
+ * [s_{i-1}, s_i), the upper child the keys >= s_{n-1}. */
+#ifndef LARCH_BTREE_NODE_H
+#define LARCH_BTREE_NODE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <larch/larch.h>
+
+#include "common/vlock.h"
+
+#define NODE_SIZE 4096
+#define NODE_WORDS (NODE_SIZE / 8)
+#define NODE_HEADER_WORDS 4
+/* Largest entry: a slot, the value word and the longest key. */
+#define NODE_ENTRY_MAX (8 + 8 + (LARCH_KEY_MAX + 7) / 8 * 8)
+#define NODE_SLOTS_MAX ((NODE_SIZE - NODE_HEADER_WORDS * 8) / 16)
+
+struct node {
+    struct vlock lock;
+    _Atomic uint64_t w[NODE_WORDS - 1]; /* w[i] is word i + 1 of the layout above */
+};
+
+/* Field access, for readers (relaxed loads, validated later) and the lock holder. */
+static inline uint64_t node_load(const struct node *n, unsigned word) {
+    return atomic_load_explicit(&((struct node *)n)->w[word - 1], memory_order_relaxed);
+}
+
+static inline void node_store(struct node *n, unsigned word, uint64_t v) {
+    atomic_store_explicit(&n->w[word - 1], v, memory_order_relaxed);
+}
+
+static inline unsigned meta_count(uint64_t m) {
+    return (unsigned)(m & 0xffff);
+}
+static inline unsigned meta_level(uint64_t m) {
+    return (unsigned)((m >> 16) & 0xff);
+}
+static inline unsigned meta_heap(uint64_t m) {
+    return (unsigned)((m >> 32) & 0xffff);
+}
+static inline unsigned meta_dead(uint64_t m) {
+    return (unsigned)(m >> 48);
+}
+static inline uint64_t meta_make(unsigned count, unsigned level, unsigned heap, unsigned dead) {
+    return (uint64_t)count | (uint64_t)level << 16 | (uint64_t)heap << 32 | (uint64_t)dead << 48;
+}
+
+static inline uint32_t slot_head(uint64_t s) {
+    return (uint32_t)(s >> 32);
+}
+static inline unsigned slot_off(uint64_t s) {
+    return (unsigned)((s >> 16) & 0xffff);
+}
+static inline unsigned slot_len(uint64_t s) {
+    return (unsigned)(s & 0xffff);
+}
+
+static inline uint64_t node_meta(const struct node *n) {
+    return node_load(n, 1);
+}
+static inline bool node_is_leaf(const struct node *n) {
+    return meta_level(node_meta(n)) == 0;
+}
+/* Entry count, clamped so that a torn read cannot index past the slots. */
+static inline unsigned node_count(const struct node *n) {
+    unsigned c = meta_count(node_meta(n));
+    return c <= NODE_SLOTS_MAX ? c : NODE_SLOTS_MAX;
+}
+static inline uint64_t node_slot(const struct node *n, unsigned i) {
+    return node_load(n, NODE_HEADER_WORDS + i);
+}
+/* The value (leaf) or left child (inner) of entry i. A torn slot yields some word
+ * inside the node, never one outside it. */
+static inline uint64_t node_entry_word(const struct node *n, unsigned i) {
+    unsigned off = slot_off(node_slot(n, i));
+    if (off < NODE_HEADER_WORDS * 8 || off >= NODE_SIZE)
+        off = NODE_HEADER_WORDS * 8;
+    return node_load(n, off / 8);
+}
+static inline struct node *node_child(const struct node *n, unsigned i, unsigned count) {
+    return (struct node *)(uintptr_t)(i < count ? node_entry_word(n, i) : node_load(n, 2));
+}
+
+/* A key to search for, with its head computed once. */
+struct search_key {
+    const uint8_t *bytes;
+    size_t len;
+    uint32_t head;
+};
+
+/* The functions below are shared by the files of src/btree/ only; the library
+ * exports nothing outside larch_*, so they link under prefixed names. */
+#define node_init larch__bt_node_init
+#define node_new larch__bt_node_new
+#define node_free larch__bt_node_free
+#define node_lower_bound larch__bt_node_lower_bound
+#define node_upper_bound larch__bt_node_upper_bound
+#define node_key_cmp larch__bt_node_key_cmp
+#define node_key_copy larch__bt_node_key_copy
+#define node_used larch__bt_node_used
+#define node_has_room larch__bt_node_has_room
+#define node_insert_at larch__bt_node_insert_at
+#define node_remove_at larch__bt_node_remove_at
+#define node_set_entry_word larch__bt_node_set_entry_word
+#define node_split_leaf_insert larch__bt_node_split_leaf_insert
+#define node_split_inner larch__bt_node_split_inner
+#define node_can_merge larch__bt_node_can_merge
+#define node_merge larch__bt_node_merge
+
+void node_init(struct node *n, unsigned level);
+/* A new empty node (NULL if memory runs out); node_free is also the retire
+ * callback for nodes unlinked from a tree. */
+struct node *node_new(unsigned level);
+void node_free(void *n);
+
+/* Optimistic searches (the result is meaningful only if the version validates).
+ * lower_bound: the first entry whose key is >= k, and whether it is equal.
+ * upper_bound: the first entry whose key is > k. */
+unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool *equal);
+unsigned node_upper_bound(const struct node *n, const struct search_key *k);
+/* Compare entry i's key with k (<0, 0, >0). */
+int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k);
+/* Copy entry i's key to out (LARCH_KEY_MAX bytes of room); returns its length. */
+size_t node_key_copy(const struct node *n, unsigned i, uint8_t *out);
+
+/* Bytes in use (slots and live heap), for split and merge decisions. */
+unsigned node_used(const struct node *n);
+/* True if an entry with a key of len bytes fits (after compaction). */
+bool node_has_room(const struct node *n, size_t len);
+
+/* Writes, by the lock holder. */
+void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, uint64_t word);
+void node_remove_at(struct node *n, unsigned i);
+void node_set_entry_word(struct node *n, unsigned i, uint64_t word);
+static inline void node_set_upper(struct node *n, struct node *child) {
+    node_store(n, 2, (uint64_t)(uintptr_t)child);
+}
+
+/* Split a full leaf while inserting (key, value) at position pos (key NULL: split
+ * without inserting; the leaf must hold at least two entries): entries move to
+ * the empty node right; the separator (a prefix of right's first key, longer than
+ * its common prefix with left's last) is written to sep. Returns its length. */
+size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
+                              const uint8_t *key, size_t len, uint64_t value, uint8_t *sep);
+/* Split an inner node in two halves; the middle separator moves up to sep. */
+size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep);
+/* Whether right (and, for inner nodes, the separator between them) fits into left. */
+bool node_can_merge(const struct node *left, const struct node *right, size_t sep_len);
+/* Move right's entries to the end of left; inner nodes pull the separator down. */
+void node_merge(struct node *left, struct node *right, const uint8_t *sep, size_t sep_len);
+
+#endif /* LARCH_BTREE_NODE_H */

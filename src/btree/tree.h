@@ -1,0 +1,69 @@
+/* The B+ tree handle and the optimistic descent shared by the operations, the scans
+ * and the iterators of src/btree/. */
+#ifndef LARCH_BTREE_TREE_H
+#define LARCH_BTREE_TREE_H
+
+#include <stdatomic.h>
+
+#include <larch/btree.h>
+
+#include "btree/node.h"
+#include "common/compiler.h"
+#include "common/key.h"
+
+/* A node below a quarter full tries to merge with a sibling; merged nodes stay
+ * under three quarters full, so that a merge is not undone by the next insert. */
+#define NODE_CAPACITY (NODE_SIZE - NODE_HEADER_WORDS * 8)
+#define MERGE_BELOW (NODE_CAPACITY / 4)
+#define MERGE_UP_TO (NODE_CAPACITY * 3 / 4)
+
+/* Key count, striped so that writers on different threads do not share a line. */
+#define LEN_STRIPES 16
+
+struct len_stripe {
+    _Atomic long value;
+} __attribute__((aligned(LARCH_CACHE_PAD)));
+
+struct larch_btree {
+    /* Changes only under the lock of the node it points to (root split or
+     * collapse); loaded with acquire, since it publishes a node built with relaxed
+     * stores. */
+    _Atomic(struct node *) root;
+    /* Optimistic restarts, for tests that must prove the slow paths ran. */
+    _Atomic unsigned long restarts;
+    struct len_stripe len[LEN_STRIPES];
+};
+
+static inline struct node *tree_root(larch_btree *t) {
+    /* acquire: pairs with the release stores in grow_root/collapse_root; the new
+     * root's contents are visible. */
+    return atomic_load_explicit(&t->root, memory_order_acquire);
+}
+
+static inline void tree_count_restart(larch_btree *t) {
+    atomic_fetch_add_explicit(&t->restarts, 1, memory_order_relaxed);
+}
+
+static inline void search_key_init(struct search_key *k, const void *key, size_t len) {
+    k->bytes = key;
+    k->len = len;
+    k->head = larch__key_head(key, len);
+}
+
+#define tree_descend_to_leaf larch__bt_descend_to_leaf
+/* Optimistic descent, the caller pinned, to the leaf that holds k, or with `below`
+ * the leaf that holds the keys just below k (k NULL: the last leaf). Returns the
+ * leaf and its version, or NULL if the caller must restart. If upper/lower are not
+ * NULL, copies the tightest separators on the path: the keys of the leaf are in
+ * [lower, upper) (*has_upper / *has_lower false: unbounded). */
+struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bool below,
+                                  uint64_t *version, uint8_t *upper, size_t *upper_len,
+                                  bool *has_upper, uint8_t *lower, size_t *lower_len,
+                                  bool *has_lower);
+
+#define tree_rebalance larch__bt_rebalance
+/* After a delete left the leaf of k underfull: merge it (and, in turn, its
+ * ancestors) with siblings. The caller is pinned. */
+void tree_rebalance(larch_btree *t, const struct search_key *k);
+
+#endif /* LARCH_BTREE_TREE_H */
