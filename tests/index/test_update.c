@@ -203,6 +203,7 @@ static void fn_may_retire_the_value_it_replaces_and_pin(void) {
     CHECK_EQ(frees, 99);
     uint64_t v = 0;
     CHECK_EQ(IX->del(t, K("obj"), &v), LARCH_OK);
+    REQUIRE(v != 0);
     struct object *last = (struct object *)(uintptr_t)v;
     CHECK_EQ(last->payload, 99);
     free_object(last);
