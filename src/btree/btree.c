@@ -237,7 +237,7 @@ static int split_inner(larch_btree *t, struct node *parent, uint64_t pv, unsigne
     if (!lock_pair(t, parent, pv, node, v))
         return PATH_RESTART;
     unsigned level = meta_level(node_meta(node));
-    uint8_t sep[LARCH_KEY_MAX];
+    uint8_t sep[NODE_KEY_BUF];
     struct node *right = spares_take(spares, level);
     size_t sep_len = node_split_inner(node, right, sep);
     if (parent)
@@ -390,7 +390,7 @@ static int write_value(larch_btree *t, const void *key, size_t len, enum write_k
             restart_wait(t, &backoff);
             continue;
         }
-        uint8_t sep[LARCH_KEY_MAX];
+        uint8_t sep[NODE_KEY_BUF];
         struct node *right = spares_take(&spares, 0);
         size_t sep_len = node_split_leaf_insert(p.leaf, right, pos, key, len, val, sep);
         if (p.parent)
@@ -510,7 +510,7 @@ int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update
                 break;
             }
             if (lock_pair(t, p.parent, p.parent_version, p.leaf, p.version)) {
-                uint8_t sep[LARCH_KEY_MAX];
+                uint8_t sep[NODE_KEY_BUF];
                 struct node *right = spares_take(&spares, 0);
                 size_t sep_len = node_split_leaf_insert(p.leaf, right, 0, NULL, 0, 0, sep);
                 if (p.parent)

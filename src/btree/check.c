@@ -64,7 +64,7 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
     if (!check_header(c, n, level))
         return;
     unsigned count = node_count(n);
-    uint8_t prev[LARCH_KEY_MAX], key[LARCH_KEY_MAX];
+    uint8_t prev[NODE_KEY_BUF], key[NODE_KEY_BUF];
     size_t prev_len = 0;
     for (unsigned i = 0; i < count; i++) {
         uint64_t s = node_slot(n, i);
@@ -91,7 +91,7 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
         return;
     }
     /* Child i holds [s_{i-1}, s_i); the upper child [s_{count-1}, hi). */
-    uint8_t *seps = malloc((size_t)(count ? count : 1) * LARCH_KEY_MAX);
+    uint8_t *seps = malloc((size_t)(count ? count : 1) * NODE_KEY_BUF);
     size_t *lens = malloc((size_t)(count ? count : 1) * sizeof *lens);
     if (!seps || !lens) {
         free(seps);
@@ -100,11 +100,11 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
         return;
     }
     for (unsigned i = 0; i < count; i++)
-        lens[i] = node_key_copy(n, i, seps + (size_t)i * LARCH_KEY_MAX);
+        lens[i] = node_key_copy(n, i, seps + (size_t)i * NODE_KEY_BUF);
     for (unsigned i = 0; i <= count && c->status == LARCH_OK; i++) {
-        struct bound clo = i ? (struct bound){seps + (size_t)(i - 1) * LARCH_KEY_MAX, lens[i - 1], true}
+        struct bound clo = i ? (struct bound){seps + (size_t)(i - 1) * NODE_KEY_BUF, lens[i - 1], true}
                              : lo;
-        struct bound chi = i < count ? (struct bound){seps + (size_t)i * LARCH_KEY_MAX, lens[i], true}
+        struct bound chi = i < count ? (struct bound){seps + (size_t)i * NODE_KEY_BUF, lens[i], true}
                                      : hi;
         const struct node *child = node_child(n, i, count);
         if (!child) {

@@ -18,7 +18,7 @@
 #define SCAN_BATCH 128
 #define ITER_BATCH 16
 #define BATCH_MAX SCAN_BATCH
-#define BATCH_BYTES (NODE_SIZE + LARCH_KEY_MAX)
+#define BATCH_BYTES (NODE_SIZE + NODE_KEY_BUF)
 
 struct batch {
     unsigned n;
@@ -26,7 +26,7 @@ struct batch {
     bool leaf_end;        /* the batch reached the end of its leaf (in its direction) */
     bool has_fence;       /* the leaf is bounded in that direction by fence */
     size_t fence_len;
-    uint8_t fence[LARCH_KEY_MAX];
+    uint8_t fence[NODE_KEY_BUF];
     uint32_t off[BATCH_MAX];
     uint16_t len[BATCH_MAX];
     uint64_t val[BATCH_MAX];
@@ -38,22 +38,21 @@ static const uint8_t *batch_key(const struct batch *b, unsigned i, size_t *len) 
     return b->keys + b->off[i];
 }
 
-/* Copy entry i of a leaf being read optimistically; false if the slot is torn. */
-static bool batch_add(struct batch *b, const struct node *leaf, unsigned i, size_t *bytes) {
-    size_t len = node_key_copy(leaf, i, b->keys + *bytes);
+/* Copy entry i of a leaf being read optimistically (torn data is caught by the
+ * validation that follows). */
+static void batch_add(struct batch *b, const struct node *leaf, unsigned i, size_t *bytes) {
+    size_t len = node_entry_copy(leaf, i, b->keys + *bytes, &b->val[b->n]);
     b->off[b->n] = (uint32_t)*bytes;
     b->len[b->n] = (uint16_t)len;
-    b->val[b->n] = node_entry_word(leaf, i);
     b->n++;
     *bytes += len;
-    return true;
 }
 
 /* Fill b with up to cap entries in ascending order from the first key >= start (>
  * start if !inclusive). The caller is pinned. */
 static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
                          unsigned cap, struct batch *b) {
-    uint8_t next[LARCH_KEY_MAX];
+    uint8_t next[NODE_KEY_BUF];
     struct larch__backoff backoff = {0};
     for (;;) {
         struct search_key k;
@@ -98,7 +97,7 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
  * start if !inclusive; start NULL: the last key). The caller is pinned. */
 static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
                           unsigned cap, struct batch *b) {
-    uint8_t next[LARCH_KEY_MAX];
+    uint8_t next[NODE_KEY_BUF];
     struct larch__backoff backoff = {0};
     for (;;) {
         struct search_key k;
@@ -207,7 +206,7 @@ struct larch_btree_iter {
     int dir; /* DIR_NONE: not positioned */
     unsigned idx;
     int status;
-    uint8_t scratch[LARCH_KEY_MAX];
+    uint8_t scratch[NODE_KEY_BUF];
     struct batch b;
 };
 

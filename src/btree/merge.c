@@ -87,7 +87,7 @@ static enum merge_result merge_at(larch_btree *t, const struct search_key *k, un
     }
     struct node *left = ppos < pcount ? node : sibling;
     struct node *right = ppos < pcount ? sibling : node;
-    uint8_t sep[LARCH_KEY_MAX];
+    uint8_t sep[NODE_KEY_BUF];
     size_t sep_len = node_key_copy(parent, sep_index, sep);
     unsigned combined = node_used(left) + node_used(right);
     bool one_empty = node_count(left) == 0 || node_count(right) == 0;

@@ -107,19 +107,6 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
     return lo;
 }
 
-size_t node_key_copy(const struct node *n, unsigned i, uint8_t *out) {
-    uint64_t s = node_slot(n, i);
-    if (!slot_sane(s))
-        return 0;
-    size_t len = slot_len(s);
-    unsigned word = slot_off(s) / 8 + 1;
-    for (size_t done = 0; done < len; done += 8, word++) {
-        uint64_t w = node_load(n, word);
-        memcpy(out + done, &w, len - done < 8 ? len - done : 8);
-    }
-    return len;
-}
-
 unsigned node_used(const struct node *n) {
     uint64_t m = node_meta(n);
     return meta_count(m) * 8 + (NODE_SIZE - meta_heap(m) - meta_dead(m));

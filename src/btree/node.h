@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <larch/larch.h>
 
@@ -115,7 +116,6 @@ struct search_key {
 #define node_lower_bound larch__bt_node_lower_bound
 #define node_upper_bound larch__bt_node_upper_bound
 #define node_key_cmp larch__bt_node_key_cmp
-#define node_key_copy larch__bt_node_key_copy
 #define node_used larch__bt_node_used
 #define node_has_room larch__bt_node_has_room
 #define node_insert_at larch__bt_node_insert_at
@@ -139,8 +139,33 @@ unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool
 unsigned node_upper_bound(const struct node *n, const struct search_key *k);
 /* Compare entry i's key with k (<0, 0, >0). */
 int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k);
-/* Copy entry i's key to out (LARCH_KEY_MAX bytes of room); returns its length. */
-size_t node_key_copy(const struct node *n, unsigned i, uint8_t *out);
+/* Room for a key copied out of a node: whole words are copied. */
+#define NODE_KEY_BUF (LARCH_KEY_MAX + 8)
+
+/* Copy entry i's key to out (NODE_KEY_BUF bytes of room, whole words written) and
+ * its value or child word to *word (if not NULL); returns the key's length. One
+ * read of the slot, bounds-checked, so a torn read copies garbage but never
+ * reads outside the node or writes past out. */
+static inline size_t node_entry_copy(const struct node *n, unsigned i, uint8_t *out,
+                                     uint64_t *word) {
+    uint64_t s = node_slot(n, i);
+    unsigned off = slot_off(s), len = slot_len(s);
+    if (len > LARCH_KEY_MAX || off < NODE_HEADER_WORDS * 8 || off + 8 + len + 7 > NODE_SIZE + 7 ||
+        (off + 8 + len + 7) / 8 > NODE_WORDS)
+        return 0;
+    if (word)
+        *word = node_load(n, off / 8);
+    unsigned w = off / 8 + 1;
+    for (unsigned done = 0; done < len; done += 8, w++) {
+        uint64_t bytes = node_load(n, w);
+        memcpy(out + done, &bytes, 8);
+    }
+    return len;
+}
+
+static inline size_t node_key_copy(const struct node *n, unsigned i, uint8_t *out) {
+    return node_entry_copy(n, i, out, NULL);
+}
 
 /* Bytes in use (slots and live heap), for split and merge decisions. */
 unsigned node_used(const struct node *n);
