@@ -287,6 +287,37 @@ static void restart_wait(larch_btree *t, struct larch__backoff *b) {
     larch__backoff_wait(b);
 }
 
+/* Descend for a write and find k's position in its leaf, validated: PATH_OK with
+ * *pos, *eq (the key is there) and *room (an insert of it fits). */
+static int locate_for_write(larch_btree *t, const struct search_key *k, struct spares *spares,
+                            struct write_path *p, unsigned *pos, bool *eq, bool *room) {
+    int path = descend_for_write(t, k, p, spares);
+    if (path != PATH_OK)
+        return path;
+    *pos = node_lower_bound(p->leaf, k, eq);
+    *room = *eq || node_has_room(p->leaf, k->len);
+    return vlock_validate(&p->leaf->lock, p->version) ? PATH_OK : PATH_RESTART;
+}
+
+/* Split p's full leaf, with its parent locked, inserting (key, val) at pos on the
+ * way unless key is NULL. The memory is taken before any lock. */
+static int split_leaf(larch_btree *t, const struct write_path *p, struct spares *spares,
+                      unsigned pos, const uint8_t *key, size_t len, uint64_t val) {
+    if (!spares_fill(spares, p->parent ? 1 : 2))
+        return PATH_ENOMEM;
+    if (!lock_pair(t, p->parent, p->parent_version, p->leaf, p->version))
+        return PATH_RESTART;
+    uint8_t sep[NODE_KEY_BUF];
+    struct node *right = spares_take(spares, 0);
+    size_t sep_len = node_split_leaf_insert(p->leaf, right, pos, key, len, val, sep);
+    if (p->parent)
+        parent_link(p->parent, p->parent_pos, p->leaf, right, sep, sep_len);
+    else
+        grow_root(t, spares_take(spares, 1), p->leaf, right, sep, sep_len);
+    unlock_pair(p->parent, p->leaf);
+    return PATH_OK;
+}
+
 /* ---- reads --------------------------------------------------------------------- */
 
 int larch_btree_get(larch_btree *t, const void *key, size_t len, uint64_t *val) {
@@ -337,7 +368,23 @@ static int write_value(larch_btree *t, const void *key, size_t len, enum write_k
     larch_epoch_pin();
     for (;;) {
         struct write_path p;
-        int path = descend_for_write(t, &k, &p, &spares);
+        unsigned pos;
+        bool eq, room;
+        int path = locate_for_write(t, &k, &spares, &p, &pos, &eq, &room);
+        if (path == PATH_OK && !eq && kind == WRITE_CAS) {
+            rc = LARCH_NOTFOUND;
+            break;
+        }
+        if (path == PATH_OK && !room) {
+            path = split_leaf(t, &p, &spares, pos, key, len, val);
+            if (path == PATH_OK) {
+                len_add(t, 1);
+                rc = LARCH_OK;
+                break;
+            }
+        } else if (path == PATH_OK && !vlock_upgrade(&p.leaf->lock, p.version)) {
+            path = PATH_RESTART;
+        }
         if (path == PATH_ENOMEM) {
             rc = LARCH_ENOMEM;
             break;
@@ -346,60 +393,23 @@ static int write_value(larch_btree *t, const void *key, size_t len, enum write_k
             restart_wait(t, &backoff);
             continue;
         }
-        bool eq;
-        unsigned pos = node_lower_bound(p.leaf, &k, &eq);
-        bool room = eq || node_has_room(p.leaf, len);
-        if (!vlock_validate(&p.leaf->lock, p.version)) {
-            restart_wait(t, &backoff);
-            continue;
-        }
-        if (!eq && kind == WRITE_CAS) {
-            rc = LARCH_NOTFOUND;
-            break;
-        }
-        if (room) {
-            if (!vlock_upgrade(&p.leaf->lock, p.version)) {
-                restart_wait(t, &backoff);
-                continue;
-            }
-            if (eq) {
-                uint64_t cur = node_entry_word(p.leaf, pos);
-                if (out)
-                    *out = cur;
-                if (kind == WRITE_PUT || (kind == WRITE_CAS && cur == expected)) {
-                    node_set_entry_word(p.leaf, pos, val);
-                    vlock_unlock(&p.leaf->lock);
-                } else {
-                    vlock_unlock_unchanged(&p.leaf->lock);
-                }
-                rc = kind == WRITE_CAS ? (cur == expected ? LARCH_OK : LARCH_EXISTS) : LARCH_EXISTS;
-            } else {
-                node_insert_at(p.leaf, pos, key, len, val);
+        if (eq) {
+            uint64_t cur = node_entry_word(p.leaf, pos);
+            if (out)
+                *out = cur;
+            if (kind == WRITE_PUT || (kind == WRITE_CAS && cur == expected)) {
+                node_set_entry_word(p.leaf, pos, val);
                 vlock_unlock(&p.leaf->lock);
-                len_add(t, 1);
-                rc = LARCH_OK;
+            } else {
+                vlock_unlock_unchanged(&p.leaf->lock);
             }
-            break;
+            rc = kind == WRITE_CAS && cur == expected ? LARCH_OK : LARCH_EXISTS;
+        } else {
+            node_insert_at(p.leaf, pos, key, len, val);
+            vlock_unlock(&p.leaf->lock);
+            len_add(t, 1);
+            rc = LARCH_OK;
         }
-        /* The leaf is full: split it, with the memory for it taken first. */
-        if (!spares_fill(&spares, p.parent ? 1 : 2)) {
-            rc = LARCH_ENOMEM;
-            break;
-        }
-        if (!lock_pair(t, p.parent, p.parent_version, p.leaf, p.version)) {
-            restart_wait(t, &backoff);
-            continue;
-        }
-        uint8_t sep[NODE_KEY_BUF];
-        struct node *right = spares_take(&spares, 0);
-        size_t sep_len = node_split_leaf_insert(p.leaf, right, pos, key, len, val, sep);
-        if (p.parent)
-            parent_link(p.parent, p.parent_pos, p.leaf, right, sep, sep_len);
-        else
-            grow_root(t, spares_take(&spares, 1), p.leaf, right, sep, sep_len);
-        unlock_pair(p.parent, p.leaf);
-        len_add(t, 1);
-        rc = LARCH_OK;
         break;
     }
     larch_epoch_unpin();
@@ -486,43 +496,23 @@ int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update
     larch_epoch_pin();
     for (;;) {
         struct write_path p;
-        int path = descend_for_write(t, &k, &p, &spares);
+        unsigned pos;
+        bool eq, room;
+        int path = locate_for_write(t, &k, &spares, &p, &pos, &eq, &room);
+        /* fn may decide to insert: make room first, so that whatever it decides can
+         * be carried out. */
+        if (path == PATH_OK && !room) {
+            path = split_leaf(t, &p, &spares, pos, NULL, 0, 0);
+            if (path == PATH_OK)
+                path = PATH_RESTART;
+        } else if (path == PATH_OK && !vlock_upgrade(&p.leaf->lock, p.version)) {
+            path = PATH_RESTART;
+        }
         if (path == PATH_ENOMEM) {
             rc = LARCH_ENOMEM;
             break;
         }
         if (path == PATH_RESTART) {
-            restart_wait(t, &backoff);
-            continue;
-        }
-        bool eq;
-        unsigned pos = node_lower_bound(p.leaf, &k, &eq);
-        bool room = eq || node_has_room(p.leaf, len);
-        if (!vlock_validate(&p.leaf->lock, p.version)) {
-            restart_wait(t, &backoff);
-            continue;
-        }
-        if (!room) {
-            /* fn may decide to insert: make room first, so that whatever it decides
-             * can be carried out. */
-            if (!spares_fill(&spares, p.parent ? 1 : 2)) {
-                rc = LARCH_ENOMEM;
-                break;
-            }
-            if (lock_pair(t, p.parent, p.parent_version, p.leaf, p.version)) {
-                uint8_t sep[NODE_KEY_BUF];
-                struct node *right = spares_take(&spares, 0);
-                size_t sep_len = node_split_leaf_insert(p.leaf, right, 0, NULL, 0, 0, sep);
-                if (p.parent)
-                    parent_link(p.parent, p.parent_pos, p.leaf, right, sep, sep_len);
-                else
-                    grow_root(t, spares_take(&spares, 1), p.leaf, right, sep, sep_len);
-                unlock_pair(p.parent, p.leaf);
-            }
-            restart_wait(t, &backoff);
-            continue;
-        }
-        if (!vlock_upgrade(&p.leaf->lock, p.version)) {
             restart_wait(t, &backoff);
             continue;
         }
