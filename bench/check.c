@@ -1,7 +1,8 @@
 /* check.c: failing loudly, and the scan verifier. A scan is checked entry by entry
- * against the sorted key set: each entry is the key its value names, the present
- * keys come in rank order from the start key with none skipped, new keys (ycsb-e)
- * fall in order between them, and the scan ends at its limit or at the last key. */
+ * against the sorted key set: the present keys come in rank order from the start
+ * key with none skipped, the scan ends at its limit or at the last key, and (in
+ * full checks, and for every first entry) each entry is the key its value names and
+ * new keys (ycsb-e) fall in order between the present ones. */
 #include "check.h"
 
 #include <stdarg.h>
@@ -31,13 +32,14 @@ void check_fail(const char *fmt, ...) {
 }
 
 void scan_check_begin(struct scan_check *c, const struct keyset *ks, uint32_t start, long limit,
-                      int exact) {
+                      int exact, int full) {
     c->ks = ks;
     c->start = start;
     c->limit = limit;
     c->seen = 0;
     c->next_present = start;
     c->exact = exact;
+    c->full = full;
     c->prev_len = 0;
 }
 
@@ -46,16 +48,29 @@ static int key_cmp(const void *a, size_t alen, const void *b, size_t blen) {
     return c ? c : (alen > blen) - (alen < blen);
 }
 
+/* memcmp, with the 8-byte keys of the integer sets compared in one load each. */
+static inline int same_bytes(const void *a, const void *b, size_t len) {
+    if (len == 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return x == y;
+    }
+    return !memcmp(a, b, len);
+}
+
 int scan_check_entry(void *ctx, const void *key, size_t len, uint64_t val) {
     struct scan_check *c = ctx;
     uint32_t id = VALUE_ID(val);
     if (id >= 2 * c->ks->n)
         check_fail("scan from key #%u: entry %ld has value %#llx, which no key was given", c->start,
                    c->seen, (unsigned long long)val);
-    const struct bench_key *k = &c->ks->keys[id];
-    if (k->len != len || memcmp(k->data, key, len))
-        check_fail("scan from key #%u: entry %ld has the value of key #%u but another key",
-                   c->start, c->seen, id);
+    if (c->full || c->seen == 0) {
+        const struct bench_key *k = &c->ks->keys[id];
+        if (k->len != len || !same_bytes(k->data, key, len))
+            check_fail("scan from key #%u: entry %ld has the value of key #%u but another key",
+                       c->start, c->seen, id);
+    }
     if (c->seen == 0 && id != c->start)
         check_fail("scan from key #%u (present) began at key #%u", c->start, id);
     if (id < c->ks->n) { /* a present key: none may be skipped */
@@ -67,7 +82,7 @@ int scan_check_entry(void *ctx, const void *key, size_t len, uint64_t val) {
         check_fail("scan from key #%u: entry %ld is key #%u, which was never inserted", c->start,
                    c->seen, id);
     }
-    if (!c->exact) { /* new keys fall between the present ones: check the order */
+    if (!c->exact && c->full) { /* new keys fall between the present ones: check the order */
         if (c->seen > 0 && key_cmp(c->prev, c->prev_len, key, len) >= 0)
             check_fail("scan from key #%u: entry %ld (key #%u) is not above the entry before it",
                        c->start, c->seen, id);

@@ -26,12 +26,17 @@ struct scan_check {
     long seen;
     uint32_t next_present; /* id of the present key the scan must reach next */
     int exact;             /* no keys were added: entries are ids start, start+1, ... */
+    int full;              /* compare every entry's key bytes, not only the first's */
     size_t prev_len;       /* otherwise: each key must exceed the one before */
     unsigned char prev[BENCH_KEY_LEN_MAX];
 };
 
+/* The values alone prove the order and that no present key was skipped; reading
+ * every expected key back as well doubles a scan's memory traffic, so callers ask
+ * for `full` checks on a fixed sample of scans (SCAN_FULL_CHECK_EVERY). */
+#define SCAN_FULL_CHECK_EVERY 8
 void scan_check_begin(struct scan_check *c, const struct keyset *ks, uint32_t start, long limit,
-                      int exact);
+                      int exact, int full);
 /* The bench_scan_fn: checks one entry, returns non-zero once `limit` were seen. */
 int scan_check_entry(void *ctx, const void *key, size_t len, uint64_t val);
 /* Checks the count: `limit` entries, or fewer only when the keys ran out. */

@@ -151,10 +151,11 @@ static void get_absent(const struct run *r, uint32_t id) {
                    (unsigned long long)val);
 }
 
-static void scan_from(const struct run *r, uint32_t start, long length, int exact) {
+/* Scan number `i` gets the full check once in SCAN_FULL_CHECK_EVERY. */
+static void scan_from(const struct run *r, long i, uint32_t start, long length, int exact) {
     struct scan_check c;
     const struct bench_key *k = &r->ks->keys[start];
-    scan_check_begin(&c, r->ks, start, length, exact);
+    scan_check_begin(&c, r->ks, start, length, exact, i % SCAN_FULL_CHECK_EVERY == 0);
     long calls = r->index->scan(r->ix, k->data, k->len, scan_check_entry, &c);
     if (calls < 0)
         check_fail("scan from key #%u returned %s", start, larch_strerror((int)calls));
@@ -181,7 +182,7 @@ static void body(void *arg, int thread, int threads) {
         break;
     case W_SCAN:
         for (long i = lo; i < hi; i++)
-            scan_from(r, ks->random_order[i], SCAN_LENGTH, 1);
+            scan_from(r, i, ks->random_order[i], SCAN_LENGTH, 1);
         break;
     case W_DELETE:
         for (long i = lo; i < hi; i++) {
@@ -209,7 +210,7 @@ static void body(void *arg, int thread, int threads) {
             if (q & REQ_WRITE)
                 put_new(r, (uint32_t)q);
             else
-                scan_from(r, (uint32_t)q, REQ_LENGTH(q), 0);
+                scan_from(r, i, (uint32_t)q, REQ_LENGTH(q), 0);
         }
         break;
     default:
