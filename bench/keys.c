@@ -151,35 +151,42 @@ void keyset_generate(struct keyset *ks, enum key_kind kind, size_t n) {
     ks->n = n;
     ks->arena = xmalloc(b.used);
     ks->keys = xmalloc(total * sizeof *ks->keys);
-    ks->insert_order = xmalloc(n * sizeof *ks->insert_order);
-    ks->random_order = xmalloc(n * sizeof *ks->random_order);
+    stream_alloc(&ks->load, n);
+    stream_alloc(&ks->shuffled, n);
+    stream_alloc(&ks->absent, n);
     size_t used = 0;
     for (size_t id = 0; id < total; id++) {
         const struct draft *d = &b.drafts[id];
         memcpy(ks->arena + used, b.arena + d->off, d->len + 1);
         ks->keys[id] = (struct bench_key){ks->arena + used, d->len};
         used += d->len + 1;
-        if (id < n)
-            ks->insert_order[d->gen] = (uint32_t)id;
+        if (id < n) {
+            ks->load.req[d->gen].id = (uint32_t)id;
+            ks->shuffled.req[id].id = (uint32_t)id;
+        } else {
+            ks->absent.req[id - n].id = (uint32_t)id;
+        }
     }
     free(b.drafts);
     free(b.arena);
 
-    for (size_t i = 0; i < n; i++)
-        ks->random_order[i] = (uint32_t)i;
     uint64_t shuffle = BENCH_SEED ^ 0x5348554646ull;
     for (size_t i = n; i > 1; i--) {
         size_t j = rng_below(&shuffle, i);
-        uint32_t t = ks->random_order[i - 1];
-        ks->random_order[i - 1] = ks->random_order[j];
-        ks->random_order[j] = t;
+        uint32_t t = ks->shuffled.req[i - 1].id;
+        ks->shuffled.req[i - 1].id = ks->shuffled.req[j].id;
+        ks->shuffled.req[j].id = t;
     }
+    stream_pack(&ks->load, ks);
+    stream_pack(&ks->shuffled, ks);
+    stream_pack(&ks->absent, ks);
 }
 
 void keyset_free(struct keyset *ks) {
     free(ks->keys);
-    free(ks->insert_order);
-    free(ks->random_order);
     free(ks->arena);
+    stream_free(&ks->load);
+    stream_free(&ks->shuffled);
+    stream_free(&ks->absent);
     memset(ks, 0, sizeof *ks);
 }

@@ -17,6 +17,24 @@ struct bench_key {
     uint32_t len;
 };
 
+/* One request as a timed body issues it: the key's bytes, its id, and for YCSB what
+ * to do with it. A stream's keys are copied into an arena of their own in the order
+ * the stream uses them, so the harness reads its keys sequentially and the cache
+ * misses measured are the index's own. */
+struct request {
+    const unsigned char *data;
+    uint32_t id;
+    uint16_t len;
+    uint8_t write;       /* YCSB: an update (A, B) or an insert of a new key (E) */
+    uint8_t scan_length; /* ycsb-e: entries wanted (1..100); 0 for a point request */
+};
+
+struct stream {
+    struct request *req;
+    size_t count;
+    unsigned char *arena;
+};
+
 struct keyset {
     enum key_kind kind;
     const char *name;
@@ -25,11 +43,11 @@ struct keyset {
     /* keys[id]: ids 0..n-1 are the present keys in ascending order (id = rank);
      * ids n..2n-1 are absent keys in generation (random) order. */
     struct bench_key *keys;
-    uint32_t *insert_order; /* the n present ids in generation order: the load order */
-    uint32_t *random_order; /* the n present ids shuffled: lookup, delete, scan starts */
-    unsigned char *arena;   /* the bytes of every key */
+    unsigned char *arena;   /* the bytes of keys[], in id order */
+    struct stream load;     /* the present keys in generation order: insert */
+    struct stream shuffled; /* the present keys shuffled: lookup, delete, scan starts */
+    struct stream absent;   /* the absent keys: miss */
 };
-
 /* Name <-> kind; key_kind_parse returns -1 for an unknown name. */
 const char *key_kind_name(enum key_kind kind);
 int key_kind_parse(const char *name);
@@ -37,6 +55,12 @@ int key_kind_parse(const char *name);
 /* Generates the set (deterministic for a given kind and n); exits on failure. */
 void keyset_generate(struct keyset *ks, enum key_kind kind, size_t n);
 void keyset_free(struct keyset *ks);
+
+/* streams.c: stream_alloc makes `count` zeroed requests; the caller sets each id
+ * (and write, scan_length), then stream_pack copies the keys' bytes into place. */
+void stream_alloc(struct stream *s, size_t count);
+void stream_pack(struct stream *s, const struct keyset *ks);
+void stream_free(struct stream *s);
 
 /* Writes one string key into out (room for BENCH_KEY_LEN_MAX bytes) and returns its
  * length; keys_text.c. */

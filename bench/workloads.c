@@ -17,11 +17,6 @@
 #define SCAN_LENGTH 100
 #define ZIPF_THETA 0.99
 
-/* A request: the key id in the low 32 bits, a scan length in bits 32..39, and the
- * top bit for a write (update in A and B, insert in E). */
-#define REQ_WRITE (1ull << 63)
-#define REQ_LENGTH(r) ((long)(((r) >> 32) & 0xff))
-
 static const struct {
     const char *name;
     int needs_scan, needs_load, changes_keys;
@@ -63,7 +58,7 @@ long workload_ops(enum workload w, size_t n) {
     return ops > 0 ? ops : 1;
 }
 
-/* ---- request streams ------------------------------------------------------- */
+/* ---- YCSB request streams ------------------------------------------------- */
 
 void requests_init(struct requests *rq, const struct keyset *ks) {
     memset(rq, 0, sizeof *rq);
@@ -72,36 +67,34 @@ void requests_init(struct requests *rq, const struct keyset *ks) {
 
 void requests_free(struct requests *rq) {
     for (int w = 0; w < W_COUNT; w++)
-        free(rq->stream[w]);
+        stream_free(&rq->stream[w]);
     memset(rq, 0, sizeof *rq);
 }
 
-static const uint64_t *requests_for(struct requests *rq, enum workload w) {
-    if (rq->stream[w])
-        return rq->stream[w];
+static const struct request *requests_for(struct requests *rq, enum workload w) {
+    if (rq->stream[w].req)
+        return rq->stream[w].req;
     size_t n = rq->ks->n;
     if (!rq->zipf_ready) {
         zipf_init(&rq->zipf, n, ZIPF_THETA);
         rq->zipf_ready = 1;
     }
-    long total = workload_ops(w, n);
-    uint64_t *s = malloc((size_t)total * sizeof *s);
-    if (!s)
-        check_fail("out of memory for %ld requests", total);
+    struct stream *s = &rq->stream[w];
+    stream_alloc(s, (size_t)workload_ops(w, n));
     int write_percent = w == W_YCSB_A ? 50 : w == W_YCSB_B || w == W_YCSB_E ? 5 : 0;
     uint64_t rng = BENCH_SEED ^ (0x7963736200ull + (uint64_t)w);
-    uint64_t inserted = 0;
-    for (long i = 0; i < total; i++) {
-        int write = (long)rng_below(&rng, 100) < write_percent;
-        uint64_t id = zipf_next_scrambled(&rq->zipf, &rng);
-        if (w == W_YCSB_E && write) /* a new key: the next absent one */
-            s[i] = REQ_WRITE | (n + inserted++);
+    uint32_t inserted = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        struct request *q = &s->req[i];
+        q->write = (int)rng_below(&rng, 100) < write_percent;
+        q->id = (uint32_t)zipf_next_scrambled(&rq->zipf, &rng);
+        if (w == W_YCSB_E && q->write) /* a new key: the next absent one */
+            q->id = (uint32_t)n + inserted++;
         else if (w == W_YCSB_E)
-            s[i] = ((1 + rng_below(&rng, SCAN_LENGTH)) << 32) | id;
-        else
-            s[i] = (write ? REQ_WRITE : 0) | id;
+            q->scan_length = (uint8_t)(1 + rng_below(&rng, SCAN_LENGTH));
     }
-    return rq->stream[w] = s;
+    stream_pack(s, rq->ks);
+    return s->req;
 }
 
 /* ---- the timed bodies ------------------------------------------------------ */
@@ -111,30 +104,27 @@ struct run {
     const struct bench_index *index;
     void *ix;
     const struct keyset *ks;
-    const uint64_t *requests;
+    const struct request *req; /* the stream this run walks */
     long total;
     uint32_t number;
 };
 
-static void put_new(const struct run *r, uint32_t id) {
-    const struct bench_key *k = &r->ks->keys[id];
-    int st = r->index->put(r->ix, k->data, k->len, VALUE(id, r->number));
+static void put_new(const struct run *r, const void *key, size_t len, uint32_t id) {
+    int st = r->index->put(r->ix, key, len, VALUE(id, r->number));
     if (st != LARCH_OK)
         check_fail("put of absent key #%u returned %s, expected LARCH_OK", id, larch_strerror(st));
 }
 
-static void put_update(const struct run *r, uint32_t id) {
-    const struct bench_key *k = &r->ks->keys[id];
-    int st = r->index->put(r->ix, k->data, k->len, VALUE(id, r->number));
+static void put_update(const struct run *r, const void *key, size_t len, uint32_t id) {
+    int st = r->index->put(r->ix, key, len, VALUE(id, r->number));
     if (st != LARCH_EXISTS)
         check_fail("put of present key #%u returned %s, expected LARCH_EXISTS", id,
                    larch_strerror(st));
 }
 
-static void get_present(const struct run *r, uint32_t id) {
-    const struct bench_key *k = &r->ks->keys[id];
+static void get_present(const struct run *r, const void *key, size_t len, uint32_t id) {
     uint64_t val = 0;
-    int st = r->index->get(r->ix, k->data, k->len, &val);
+    int st = r->index->get(r->ix, key, len, &val);
     if (st != LARCH_OK)
         check_fail("get of present key #%u returned %s", id, larch_strerror(st));
     if (VALUE_ID(val) != id)
@@ -142,79 +132,70 @@ static void get_present(const struct run *r, uint32_t id) {
                    (unsigned long long)val, VALUE_ID(val));
 }
 
-static void get_absent(const struct run *r, uint32_t id) {
-    const struct bench_key *k = &r->ks->keys[id];
+static void get_absent(const struct run *r, const void *key, size_t len, uint32_t id) {
     uint64_t val = 0;
-    int st = r->index->get(r->ix, k->data, k->len, &val);
+    int st = r->index->get(r->ix, key, len, &val);
     if (st != LARCH_NOTFOUND)
         check_fail("get of absent key #%u returned %s (value %#llx)", id, larch_strerror(st),
                    (unsigned long long)val);
 }
 
+static void delete_present(const struct run *r, const void *key, size_t len, uint32_t id) {
+    int st = r->index->del(r->ix, key, len);
+    if (st != LARCH_OK)
+        check_fail("delete of present key #%u returned %s", id, larch_strerror(st));
+}
+
 /* Scan number `i` gets the full check once in SCAN_FULL_CHECK_EVERY. */
-static void scan_from(const struct run *r, long i, uint32_t start, long length, int exact) {
+static void scan_from(const struct run *r, long i, const struct request *q, long length,
+                      int exact) {
     struct scan_check c;
-    const struct bench_key *k = &r->ks->keys[start];
-    scan_check_begin(&c, r->ks, start, length, exact, i % SCAN_FULL_CHECK_EVERY == 0);
-    long calls = r->index->scan(r->ix, k->data, k->len, scan_check_entry, &c);
+    scan_check_begin(&c, r->ks, q->id, length, exact, i % SCAN_FULL_CHECK_EVERY == 0);
+    long calls = r->index->scan(r->ix, q->data, q->len, scan_check_entry, &c);
     if (calls < 0)
-        check_fail("scan from key #%u returned %s", start, larch_strerror((int)calls));
+        check_fail("scan from key #%u returned %s", q->id, larch_strerror((int)calls));
     scan_check_end(&c, calls);
 }
 
 static void body(void *arg, int thread, int threads) {
     const struct run *r = arg;
-    const struct keyset *ks = r->ks;
     long lo, hi;
     run_share(r->total, thread, threads, &lo, &hi);
-    switch (r->w) {
-    case W_INSERT:
-        for (long i = lo; i < hi; i++)
-            put_new(r, ks->insert_order[i]);
-        break;
-    case W_LOOKUP:
-        for (long i = lo; i < hi; i++)
-            get_present(r, ks->random_order[i]);
-        break;
-    case W_MISS:
-        for (long i = lo; i < hi; i++)
-            get_absent(r, (uint32_t)(ks->n + (size_t)i));
-        break;
-    case W_SCAN:
-        for (long i = lo; i < hi; i++)
-            scan_from(r, i, ks->random_order[i], SCAN_LENGTH, 1);
-        break;
-    case W_DELETE:
-        for (long i = lo; i < hi; i++) {
-            const struct bench_key *k = &ks->keys[ks->random_order[i]];
-            int st = r->index->del(r->ix, k->data, k->len);
-            if (st != LARCH_OK)
-                check_fail("delete of present key #%u returned %s", ks->random_order[i],
-                           larch_strerror(st));
-        }
-        break;
-    case W_YCSB_A:
-    case W_YCSB_B:
-    case W_YCSB_C:
-        for (long i = lo; i < hi; i++) {
-            uint64_t q = r->requests[i];
-            if (q & REQ_WRITE)
-                put_update(r, (uint32_t)q);
+    for (long i = lo; i < hi; i++) {
+        const struct request *q = &r->req[i];
+        switch (r->w) {
+        case W_INSERT:
+            put_new(r, q->data, q->len, q->id);
+            break;
+        case W_LOOKUP:
+        case W_YCSB_C:
+            get_present(r, q->data, q->len, q->id);
+            break;
+        case W_MISS:
+            get_absent(r, q->data, q->len, q->id);
+            break;
+        case W_SCAN:
+            scan_from(r, i, q, SCAN_LENGTH, 1);
+            break;
+        case W_DELETE:
+            delete_present(r, q->data, q->len, q->id);
+            break;
+        case W_YCSB_A:
+        case W_YCSB_B:
+            if (q->write)
+                put_update(r, q->data, q->len, q->id);
             else
-                get_present(r, (uint32_t)q);
-        }
-        break;
-    case W_YCSB_E:
-        for (long i = lo; i < hi; i++) {
-            uint64_t q = r->requests[i];
-            if (q & REQ_WRITE)
-                put_new(r, (uint32_t)q);
+                get_present(r, q->data, q->len, q->id);
+            break;
+        case W_YCSB_E:
+            if (q->write)
+                put_new(r, q->data, q->len, q->id);
             else
-                scan_from(r, i, (uint32_t)q, REQ_LENGTH(q), 0);
+                scan_from(r, i, q, q->scan_length, 0);
+            break;
+        default:
+            break;
         }
-        break;
-    default:
-        break;
     }
 }
 
@@ -233,13 +214,14 @@ static void check_after(const struct run *r) {
     switch (r->w) {
     case W_INSERT: /* every key went in with its value; absent keys stayed out */
         for (size_t id = 0; id < ks->n; id += stride) {
-            get_present(r, (uint32_t)id);
-            get_absent(r, (uint32_t)(ks->n + id));
+            const struct bench_key *k = &ks->keys[id], *a = &ks->keys[ks->n + id];
+            get_present(r, k->data, k->len, (uint32_t)id);
+            get_absent(r, a->data, a->len, (uint32_t)(ks->n + id));
         }
         break;
     case W_DELETE: /* the index is empty */
         for (size_t id = 0; id < ks->n; id += stride)
-            get_absent(r, (uint32_t)id);
+            get_absent(r, ks->keys[id].data, ks->keys[id].len, (uint32_t)id);
         if (r->index->scan) {
             long calls =
                 r->index->scan(r->ix, ks->keys[0].data, ks->keys[0].len, stop_at_first, NULL);
@@ -247,16 +229,14 @@ static void check_after(const struct run *r) {
                 check_fail("after deleting every key a scan still returned %ld entries", calls);
         }
         break;
-    case W_YCSB_E: /* every new key is there; take them out, so the next run finds the
-                      same n keys */
+    case W_YCSB_E: /* every new key is there; take them out again, so that the next
+                      run finds the same n keys */
         for (long i = 0; i < r->total; i++) {
-            if (!(r->requests[i] & REQ_WRITE))
-                continue;
-            uint32_t id = (uint32_t)r->requests[i];
-            get_present(r, id);
-            int st = r->index->del(r->ix, ks->keys[id].data, ks->keys[id].len);
-            if (st != LARCH_OK)
-                check_fail("delete of new key #%u returned %s", id, larch_strerror(st));
+            const struct request *q = &r->req[i];
+            if (q->write) {
+                get_present(r, q->data, q->len, q->id);
+                delete_present(r, q->data, q->len, q->id);
+            }
         }
         break;
     default:
@@ -268,9 +248,16 @@ static void check_after(const struct run *r) {
 
 double workload_run(enum workload w, const struct bench_index *index, void *ix, struct requests *rq,
                     int threads, uint32_t number) {
-    struct run r = {w, index, ix, rq->ks, NULL, workload_ops(w, rq->ks->n), number};
-    if (w >= W_YCSB_A)
-        r.requests = requests_for(rq, w);
+    const struct keyset *ks = rq->ks;
+    struct run r = {w, index, ix, ks, NULL, workload_ops(w, ks->n), number};
+    if (w == W_INSERT)
+        r.req = ks->load.req;
+    else if (w == W_LOOKUP || w == W_SCAN || w == W_DELETE)
+        r.req = ks->shuffled.req;
+    else if (w == W_MISS)
+        r.req = ks->absent.req;
+    else
+        r.req = requests_for(rq, w);
     double seconds = run_threads(index, threads, body, &r);
     check_after(&r);
     return seconds;

@@ -35,7 +35,7 @@ long workload_ops(enum workload w, size_t n);
 /* The YCSB request streams of one key set, generated before timing, once. */
 struct requests {
     const struct keyset *ks;
-    uint64_t *stream[W_COUNT];
+    struct stream stream[W_COUNT];
     int zipf_ready;
     struct zipf zipf;
 };
