@@ -5,7 +5,7 @@
 #   make check                build and run every test (stress suites briefly)
 #   make check-sanitize       the suite again under ASan+UBSan and under TSan (clang)
 #   make stress               the stress suites for minutes (LARCH_STRESS_SCALE=50)
-#   make bench                build and run the default benchmark
+#   make bench                build and run the default benchmark (table, CSV, chart)
 #   make install PREFIX=DIR   headers, liblarch.{a,so}, larch.pc, CMake package
 #   SANITIZE=thread | SANITIZE=address,undefined   build/install an instrumented larch
 
@@ -46,8 +46,16 @@ check-sanitize:
 stress: all
 	@LARCH_STRESS_SCALE=$(STRESS_SCALE) $(CTEST) -L stress
 
+# The table goes to the terminal and to $(BENCH_RESULTS)/larch-bench.txt, the CSV and
+# the chart beside it (the README's Results section shows them).
+BENCH_RESULTS ?= bench/results
+BENCH_FLAGS ?=
+
 bench: all
-	@$(BUILD_DIR)/larch-microbench
+	@mkdir -p $(BENCH_RESULTS)
+	@$(BUILD_DIR)/larch-bench $(BENCH_FLAGS) --csv $(BENCH_RESULTS)/larch-bench.csv \
+	    --plot $(BENCH_RESULTS)/larch-bench.png > $(BENCH_RESULTS)/larch-bench.txt \
+	    && cat $(BENCH_RESULTS)/larch-bench.txt
 
 install: all
 	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
