@@ -5,7 +5,8 @@
  * read of its own keys is checked exactly; the readers check keys that stay
  * present throughout. Then whole-index rounds that grow to several levels and
  * shrink back to one, and a handful of keys in one node hammered until optimistic
- * readers and writers must fall back to their slow paths. */
+ * readers and writers must fall back to their slow paths, and one node whose
+ * fanout goes from 4 to 256 and back under readers. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -305,11 +306,136 @@ static void eight_threads_hammering_one_node_never_lose_a_write(void) {
     IX->free_(tree);
 }
 
+/* One node's fanout up and down: the keys share a 30-byte prefix and differ in the
+ * byte after it, so an ART node there grows 4 -> 16 -> 48 -> 256 children and
+ * shrinks back, again and again (in a B+ tree they are one busy leaf). The prefix
+ * itself is a key too (a key that ends at that node), and so are four children
+ * that never leave; readers look those up and walk the node the whole time. */
+enum { FAN_PREFIX = 30 };
+
+static size_t fan_key(int child, unsigned char *out) {
+    memset(out, 'f', FAN_PREFIX);
+    if (child < 0)
+        return FAN_PREFIX; /* the prefix alone */
+    out[FAN_PREFIX] = (unsigned char)child;
+    return FAN_PREFIX + 1;
+}
+
+static int fan_stable(int child) {
+    return child < 0 || child % 85 == 0; /* the prefix, 0, 85, 170, 255 */
+}
+
+static void *grow_and_shrink_fanout(void *arg) {
+    struct worker *w = arg;
+    squeeze_onto_two_cpus();
+    unsigned char key[FAN_PREFIX + 1];
+    int order[256];
+    for (int i = 0; i < 256; i++)
+        order[i] = i;
+    for (long round = 0; round < w->rounds; round++) {
+        for (int phase = 0; phase < 2; phase++) {
+            for (int i = 255; i > 0; i--) {
+                int j = (int)(test_rand(&w->rng) % (uint64_t)(i + 1)), x = order[i];
+                order[i] = order[j];
+                order[j] = x;
+            }
+            for (int i = 0; i < 256; i++) {
+                int c = order[i];
+                if (fan_stable(c) || c % 2 != w->id) /* two writers split the children */
+                    continue;
+                size_t len = fan_key(c, key);
+                if (phase == 0)
+                    w->bad += IX->insert(tree, key, len, (uint64_t)c, NULL) != LARCH_OK;
+                else
+                    w->bad += IX->del(tree, key, len, NULL) != LARCH_OK;
+            }
+        }
+    }
+    atomic_fetch_add(&writers_done, 1);
+    return NULL;
+}
+
+static void *look_up_siblings(void *arg) {
+    struct worker *w = arg;
+    squeeze_onto_two_cpus();
+    unsigned char key[FAN_PREFIX + 1];
+    void *it = IX->iter_new(tree);
+    while (it && atomic_load_explicit(&writers_done, memory_order_relaxed) < 2) {
+        int c = (int)(test_rand(&w->rng) % 257) - 1;
+        uint64_t v = 0;
+        int rc = IX->get(tree, key, fan_key(c, key), &v);
+        if (fan_stable(c))
+            w->bad += rc != LARCH_OK || v != (uint64_t)(c < 0 ? 1000 : c);
+        else
+            w->bad += rc == LARCH_OK && v != (uint64_t)c;
+        w->ops++;
+        if (w->ops % 64)
+            continue;
+        /* A pass over the node, alternately each way: the stable keys, in order. */
+        int forward = (int)(w->ops / 64 % 2), last = forward ? -2 : 256, stable = 0;
+        size_t bound = fan_key(255, key);
+        if (forward)
+            IX->iter_seek(it, key, FAN_PREFIX); /* the prefix key, then its children */
+        else
+            IX->iter_seek_for_prev(it, key, bound); /* the last child, back to the prefix */
+        for (; IX->iter_valid(it); forward ? IX->iter_next(it) : IX->iter_prev(it)) {
+            size_t len = 0;
+            const unsigned char *k = IX->iter_key(it, &len);
+            if (len < FAN_PREFIX || memcmp(k, key, FAN_PREFIX) != 0)
+                break;
+            int child = len == FAN_PREFIX ? -1 : k[FAN_PREFIX];
+            w->bad += len > FAN_PREFIX + 1 || (forward ? child <= last : child >= last);
+            last = child;
+            stable += fan_stable(child);
+        }
+        w->bad += stable != 5;
+    }
+    w->bad += it == NULL;
+    IX->iter_free(it);
+    return NULL;
+}
+
+static void a_node_grows_to_256_children_and_back_while_readers_look_up_siblings(void) {
+    tree = IX->new_();
+    REQUIRE(tree != NULL);
+    choose_two_cpus();
+    unsigned char key[FAN_PREFIX + 1];
+    for (int c = -1; c < 256; c++)
+        if (fan_stable(c))
+            IX->put(tree, key, fan_key(c, key), (uint64_t)(c < 0 ? 1000 : c), NULL);
+    /* Neighbours on both sides, so the node is not the whole tree. */
+    for (int i = 0; i < 64; i++) {
+        key[0] = (unsigned char)(i < 32 ? 'e' : 'g');
+        key[1] = (unsigned char)i;
+        IX->put(tree, key, 2, 1, NULL);
+    }
+    atomic_store(&writers_done, 0);
+    long rounds = (under_sanitizer() ? 20 : 200) * stress_scale();
+    pthread_t th[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){.id = i % 2, .rounds = rounds, .rng = 500 + (uint64_t)i};
+        pthread_create(&th[i], NULL, i < 2 ? grow_and_shrink_fanout : look_up_siblings, &w[i]);
+    }
+    long bad = 0, ops = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        bad += w[i].bad;
+        ops += i >= 2 ? w[i].ops : 0;
+    }
+    fprintf(stderr, "  %ld rounds of 4 -> 256 -> 4 children, %ld lookups\n", rounds, ops);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(IX->len(tree), 5 + 64);
+    CHECK_EQ(IX->check(tree, stderr), LARCH_OK);
+    IX->free_(tree);
+}
+
 int main(void) {
     FOR_EACH_INDEX {
         RUN(eight_writers_split_and_merge_a_small_range_on_two_cpus);
         RUN(rounds_of_filling_and_emptying_grow_and_shrink_the_height);
         RUN(eight_threads_hammering_one_node_never_lose_a_write);
+        RUN(a_node_grows_to_256_children_and_back_while_readers_look_up_siblings);
     }
     return harness_finish();
 }

@@ -527,7 +527,7 @@ static void *use_objects(void *arg) {
     struct worker *w = arg;
     unsigned char key[1024];
     void *it = IX->iter_new(tree);
-    long rounds = scaled(4000);
+    long rounds = scaled(2500);
     for (long r = 0; it && r < rounds; r++) {
         uint32_t id = (uint32_t)(test_rand(&w->rng) % OBJECT_KEYS);
         size_t len = key_of(id, key);
@@ -552,7 +552,7 @@ static void *use_objects(void *arg) {
             w->bad += !object_ok(seen[i], ids[i]);
         larch_epoch_unpin();
         /* Out of any section for a while: what the iterator copied may be freed. */
-        if (r % 4 == 0)
+        if (r % 16 == 0)
             sched_yield();
         larch_epoch_pin();
         for (int i = 0; i < 4 && IX->iter_valid(it); i++) {
