@@ -516,6 +516,95 @@ static void an_open_iterator_blocks_neither_writers_nor_reclamation(void) {
     IX->free_(t);
 }
 
+/* The contract's promise about values: if the thread is pinned when a move
+ * returns, the value it returned stays protected until that pin ends, even when
+ * the iterator copied it before this pin began. Here the values are objects; the
+ * keys ahead of the iterator get new objects while it is unpinned, the old ones
+ * are retired and a barrier frees them; moves in the next pinned section must
+ * hand out only live objects (a stale copy would be freed memory). */
+#define LIVE 0x1171AE5A11FE0000ULL
+#define DEAD 0xDEADDEADDEADDEADULL
+
+struct object {
+    _Atomic uint64_t magic;
+    uint64_t id;
+};
+
+static uint64_t object_new(uint64_t id) {
+    struct object *o = malloc(sizeof *o);
+    if (!o)
+        abort();
+    atomic_init(&o->magic, LIVE);
+    o->id = id;
+    return (uint64_t)(uintptr_t)o;
+}
+
+static void object_free(void *p) {
+    struct object *o = p;
+    atomic_store_explicit(&o->magic, DEAD, memory_order_relaxed);
+    free(o);
+}
+
+static int object_live(uint64_t v, uint64_t id) {
+    const struct object *o = (const struct object *)(uintptr_t)v;
+    return atomic_load_explicit(&o->magic, memory_order_relaxed) == LIVE && o->id == id;
+}
+
+static int free_object_value(void *ctx, const void *key, size_t len, uint64_t val) {
+    (void)ctx, (void)key, (void)len;
+    object_free((void *)(uintptr_t)val);
+    return 0;
+}
+
+static void a_value_returned_while_pinned_is_live_even_if_copied_before_the_pin(void) {
+    void *t = IX->new_();
+    REQUIRE(t != NULL);
+    unsigned char key[8];
+    const uint64_t n = 2000;
+    for (uint64_t i = 0; i < n; i++)
+        IX->put(t, key, key_u64(key, i), object_new(i), NULL);
+    void *it = IX->iter_new(t);
+    REQUIRE(it != NULL);
+    for (int backward = 0; backward < 2; backward++) {
+        larch_epoch_pin();
+        backward ? IX->iter_seek_last(it) : IX->iter_seek_first(it);
+        uint64_t at = backward ? n - 1 : 0;
+        CHECK(at_u64(it, at, IX->iter_value(it)) && object_live(IX->iter_value(it), at));
+        larch_epoch_unpin();
+        long steps = 0, dead = 0;
+        for (int round = 0; round < 20 && IX->iter_valid(it); round++) {
+            /* Unpinned: replace the objects of the next 100 keys ahead and free
+             * the old ones. */
+            for (uint64_t d = 1; d <= 100; d++) {
+                uint64_t id = backward ? at - d : at + d, old = 0;
+                if (id >= n)
+                    break;
+                if (IX->put(t, key, key_u64(key, id), object_new(id), &old) == LARCH_EXISTS)
+                    larch_epoch_retire((void *)(uintptr_t)old, object_free);
+            }
+            larch_epoch_barrier();
+            /* Pinned again: a few moves, every object they hand out alive. */
+            larch_epoch_pin();
+            for (int m = 0; m < 1 + round % 7 && IX->iter_valid(it); m++) {
+                backward ? IX->iter_prev(it) : IX->iter_next(it);
+                if (!IX->iter_valid(it))
+                    break;
+                size_t len = 0;
+                const unsigned char *k = IX->iter_key(it, &len);
+                at = key_u64_read(k);
+                dead += !object_live(IX->iter_value(it), at);
+                steps++;
+            }
+            larch_epoch_unpin();
+        }
+        CHECK(steps > 20);
+        CHECK_EQ(dead, 0);
+    }
+    IX->iter_free(it);
+    IX->scan(t, NULL, 0, NULL, 0, free_object_value, NULL);
+    IX->free_(t);
+}
+
 int main(void) {
     FOR_EACH_INDEX {
         RUN(a_new_iterator_is_invalid);
@@ -532,6 +621,7 @@ int main(void) {
         RUN(many_iterators_may_be_open_at_once);
         RUN(an_iterator_may_move_between_threads);
         RUN(an_open_iterator_blocks_neither_writers_nor_reclamation);
+        RUN(a_value_returned_while_pinned_is_live_even_if_copied_before_the_pin);
     }
     return harness_finish();
 }
