@@ -305,47 +305,39 @@ static void refresh_if_stale(larch_btree_iter *it) {
         seek_backward(it, it->scratch, len, true);
 }
 
-void larch_btree_iter_next(larch_btree_iter *it) {
+/* One move in direction dir: within the batch if it goes on that way, else a new
+ * batch from the leaf's fence (the batch ended its leaf) or from the current key. */
+static void step(larch_btree_iter *it, int dir) {
     if (!larch_btree_iter_valid(it))
         return;
-    if (it->dir == DIR_FORWARD && it->idx + 1 < it->b.n) {
+    if (it->dir == dir && it->idx + 1 < it->b.n) {
         it->idx++;
         refresh_if_stale(it);
         return;
     }
-    if (it->dir == DIR_FORWARD && it->b.leaf_end) {
+    void (*reread)(larch_btree_iter *, const uint8_t *, size_t, bool) =
+        dir == DIR_FORWARD ? seek_forward : seek_backward;
+    if (it->dir == dir && it->b.leaf_end) {
         if (!it->b.has_fence) {
             it->dir = DIR_NONE;
             return;
         }
-        /* Keys after the batch's last one start at the next leaf's fence. */
+        /* Forward, the next leaf starts at the fence; backward, the previous one
+         * ends just below it. */
         memcpy(it->scratch, it->b.fence, it->b.fence_len);
-        seek_forward(it, it->scratch, it->b.fence_len, true);
+        reread(it, it->scratch, it->b.fence_len, dir == DIR_FORWARD);
         return;
     }
     size_t len = save_current(it);
-    seek_forward(it, it->scratch, len, false);
+    reread(it, it->scratch, len, false);
+}
+
+void larch_btree_iter_next(larch_btree_iter *it) {
+    step(it, DIR_FORWARD);
 }
 
 void larch_btree_iter_prev(larch_btree_iter *it) {
-    if (!larch_btree_iter_valid(it))
-        return;
-    if (it->dir == DIR_BACKWARD && it->idx + 1 < it->b.n) {
-        it->idx++;
-        refresh_if_stale(it);
-        return;
-    }
-    if (it->dir == DIR_BACKWARD && it->b.leaf_end) {
-        if (!it->b.has_fence) {
-            it->dir = DIR_NONE;
-            return;
-        }
-        memcpy(it->scratch, it->b.fence, it->b.fence_len);
-        seek_backward(it, it->scratch, it->b.fence_len, false);
-        return;
-    }
-    size_t len = save_current(it);
-    seek_backward(it, it->scratch, len, false);
+    step(it, DIR_BACKWARD);
 }
 
 const void *larch_btree_iter_key(const larch_btree_iter *it, size_t *len) {
