@@ -73,7 +73,9 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
         size_t bytes = 0;
         b->n = 0;
         unsigned i = pos;
-        for (; i < count && b->n < cap; i++)
+        /* A consistent leaf holds under NODE_SIZE bytes of keys; a torn read may
+         * see more, and must not write past the buffer before validation fails. */
+        for (; i < count && b->n < cap && bytes <= NODE_SIZE; i++)
             batch_add(b, leaf, i, &bytes);
         b->leaf_end = i >= count;
         b->has_fence = has_upper;
@@ -124,7 +126,7 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
         size_t bytes = 0;
         b->n = 0;
         unsigned i = end < count ? end : count;
-        for (; i > 0 && b->n < cap; i--)
+        for (; i > 0 && b->n < cap && bytes <= NODE_SIZE; i--)
             batch_add(b, leaf, i - 1, &bytes);
         b->leaf_end = i == 0;
         b->has_fence = has_lower;
@@ -248,26 +250,35 @@ static void seek_backward(larch_btree_iter *it, const uint8_t *key, size_t len, 
     position(it, DIR_BACKWARD);
 }
 
-void larch_btree_iter_seek(larch_btree_iter *it, const void *key, size_t len) {
-    if (!it)
-        return;
+/* The key to seek from, or NULL (status EINVAL) for a NULL key with a length. A
+ * key inside the iterator itself (the caller passed back iter_key's pointer) is
+ * copied out first: the batch it points into is overwritten by the seek. */
+static const uint8_t *seek_key(larch_btree_iter *it, const void *key, size_t len) {
     if (!key && len) {
         it->dir = DIR_NONE;
         it->status = LARCH_EINVAL;
-        return;
+        return NULL;
     }
-    seek_forward(it, key ? key : "", len, true);
+    if (!key)
+        return (const uint8_t *)"";
+    uintptr_t p = (uintptr_t)key, self = (uintptr_t)it;
+    if (p >= self && p < self + sizeof *it && len <= LARCH_KEY_MAX) {
+        memmove(it->scratch, key, len);
+        return it->scratch;
+    }
+    return key;
+}
+
+void larch_btree_iter_seek(larch_btree_iter *it, const void *key, size_t len) {
+    const uint8_t *k = it ? seek_key(it, key, len) : NULL;
+    if (k)
+        seek_forward(it, k, len, true);
 }
 
 void larch_btree_iter_seek_for_prev(larch_btree_iter *it, const void *key, size_t len) {
-    if (!it)
-        return;
-    if (!key && len) {
-        it->dir = DIR_NONE;
-        it->status = LARCH_EINVAL;
-        return;
-    }
-    seek_backward(it, key ? key : (const void *)"", len, true);
+    const uint8_t *k = it ? seek_key(it, key, len) : NULL;
+    if (k)
+        seek_backward(it, k, len, true);
 }
 
 void larch_btree_iter_seek_first(larch_btree_iter *it) {
