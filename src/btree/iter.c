@@ -48,6 +48,15 @@ static void batch_add(struct batch *b, const struct node *leaf, unsigned i, size
     *bytes += len;
 }
 
+/* A batch that keeps failing validation (writers changing its leaf all the time)
+ * is shrunk, down to one entry, so the window a writer can break shrinks with it. */
+static void copy_failed(larch_btree *t, struct larch__backoff *backoff, unsigned *cap) {
+    tree_count_restart(t);
+    larch__backoff_wait(backoff);
+    if (*cap > 1)
+        *cap /= 2;
+}
+
 /* Fill b with up to cap entries in ascending order from the first key >= start (>
  * start if !inclusive). The caller is pinned. */
 static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
@@ -80,8 +89,7 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
         b->leaf_end = i >= count;
         b->has_fence = has_upper;
         if (!vlock_validate(&leaf->lock, v)) {
-            tree_count_restart(t);
-            larch__backoff_wait(&backoff);
+            copy_failed(t, &backoff, &cap);
             continue;
         }
         b->pin_gen = larch__epoch_pin_generation();
@@ -131,8 +139,7 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
         b->leaf_end = i == 0;
         b->has_fence = has_lower;
         if (!vlock_validate(&leaf->lock, v)) {
-            tree_count_restart(t);
-            larch__backoff_wait(&backoff);
+            copy_failed(t, &backoff, &cap);
             continue;
         }
         b->pin_gen = larch__epoch_pin_generation();
