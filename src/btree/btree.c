@@ -16,6 +16,8 @@
 #include "common/key.h"
 #include "epoch/epoch.h"
 
+unsigned larch__bt_optimistic_attempts = 16;
+
 /* ---- allocation ------------------------------------------------------------ */
 
 /* Nodes allocated before locking, used by a split if one happens. */
@@ -174,6 +176,41 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
     return node;
 }
 
+struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool below,
+                           uint8_t *upper, size_t *upper_len, bool *has_upper, uint8_t *lower,
+                           size_t *lower_len, bool *has_lower) {
+    for (;;) {
+        struct node *node = tree_root(t);
+        if (!vlock_lock(&node->lock))
+            continue; /* collapsed meanwhile: load the new root */
+        if (tree_root(t) != node) {
+            vlock_unlock_unchanged(&node->lock);
+            continue;
+        }
+        if (has_upper)
+            *has_upper = false;
+        if (has_lower)
+            *has_lower = false;
+        while (!node_is_leaf(node)) {
+            unsigned count = node_count(node);
+            bool eq;
+            unsigned pos = !k ? count : below ? node_lower_bound(node, k, &eq) : node_upper_bound(node, k);
+            if (pos < count)
+                copy_separator(node, pos, upper, upper_len, has_upper);
+            if (pos > 0)
+                copy_separator(node, pos - 1, lower, lower_len, has_lower);
+            struct node *child = node_child(node, pos, count);
+            /* Top-down, as every blocking lock in the tree is taken (a merge blocks
+             * only on a sibling, under the parent we would hold): no cycle. A child
+             * is made obsolete only under its parent's lock, which we hold. */
+            vlock_lock(&child->lock);
+            vlock_unlock_unchanged(&node->lock);
+            node = child;
+        }
+        return node;
+    }
+}
+
 /* A leaf reached for writing, with its parent (NULL for a root leaf). */
 struct write_path {
     struct node *leaf, *parent;
@@ -330,7 +367,17 @@ int larch_btree_get(larch_btree *t, const void *key, size_t len, uint64_t *val) 
     search_key_init(&k, key, len);
     struct larch__backoff backoff = {0};
     larch_epoch_pin();
-    for (;;) {
+    for (unsigned attempt = 0;; attempt++) {
+        if (attempt >= TREE_OPTIMISTIC_ATTEMPTS) {
+            struct node *leaf = tree_lock_leaf(t, &k, false, NULL, NULL, NULL, NULL, NULL, NULL);
+            bool eq;
+            unsigned pos = node_lower_bound(leaf, &k, &eq);
+            if (eq && val)
+                *val = node_entry_word(leaf, pos);
+            vlock_unlock_unchanged(&leaf->lock);
+            larch_epoch_unpin();
+            return eq ? LARCH_OK : LARCH_NOTFOUND;
+        }
         uint64_t v;
         struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
         if (leaf) {

@@ -50,9 +50,11 @@ static void batch_add(struct batch *b, const struct node *leaf, unsigned i, size
 
 /* A batch that keeps failing validation (writers changing its leaf all the time)
  * is shrunk, down to one entry, so the window a writer can break shrinks with it. */
-static void copy_failed(larch_btree *t, struct larch__backoff *backoff, unsigned *cap) {
+static void copy_failed(larch_btree *t, struct larch__backoff *backoff, unsigned *cap,
+                        unsigned *failures) {
     tree_count_restart(t);
     larch__backoff_wait(backoff);
+    (*failures)++;
     if (*cap > 1)
         *cap /= 2;
 }
@@ -63,16 +65,21 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
                          unsigned cap, struct batch *b) {
     uint8_t next[NODE_KEY_BUF];
     struct larch__backoff backoff = {0};
+    unsigned failures = 0;
     for (;;) {
         struct search_key k;
         search_key_init(&k, start, start_len);
-        uint64_t v;
+        uint64_t v = 0;
         bool has_upper;
-        struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len, &has_upper,
-                                                 NULL, NULL, NULL);
+        /* After repeated failures, copy under the leaf's lock (see tree_lock_leaf). */
+        bool locked = failures >= TREE_OPTIMISTIC_ATTEMPTS;
+        struct node *leaf =
+            locked ? tree_lock_leaf(t, &k, false, b->fence, &b->fence_len, &has_upper, NULL, NULL,
+                                    NULL)
+                   : tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len, &has_upper,
+                                          NULL, NULL, NULL);
         if (!leaf) {
-            tree_count_restart(t);
-            larch__backoff_wait(&backoff);
+            copy_failed(t, &backoff, &cap, &failures);
             continue;
         }
         bool eq;
@@ -88,8 +95,10 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
             batch_add(b, leaf, i, &bytes);
         b->leaf_end = i >= count;
         b->has_fence = has_upper;
-        if (!vlock_validate(&leaf->lock, v)) {
-            copy_failed(t, &backoff, &cap);
+        if (locked) {
+            vlock_unlock_unchanged(&leaf->lock);
+        } else if (!vlock_validate(&leaf->lock, v)) {
+            copy_failed(t, &backoff, &cap, &failures);
             continue;
         }
         b->pin_gen = larch__epoch_pin_generation();
@@ -109,17 +118,21 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
                           unsigned cap, struct batch *b) {
     uint8_t next[NODE_KEY_BUF];
     struct larch__backoff backoff = {0};
+    unsigned failures = 0;
     for (;;) {
         struct search_key k;
         if (start)
             search_key_init(&k, start, start_len);
-        uint64_t v;
+        uint64_t v = 0;
         bool has_lower;
-        struct node *leaf = tree_descend_to_leaf(t, start ? &k : NULL, !inclusive, &v, NULL, NULL, NULL,
-                                                 b->fence, &b->fence_len, &has_lower);
+        bool locked = failures >= TREE_OPTIMISTIC_ATTEMPTS;
+        struct node *leaf =
+            locked ? tree_lock_leaf(t, start ? &k : NULL, !inclusive, NULL, NULL, NULL, b->fence,
+                                    &b->fence_len, &has_lower)
+                   : tree_descend_to_leaf(t, start ? &k : NULL, !inclusive, &v, NULL, NULL, NULL,
+                                          b->fence, &b->fence_len, &has_lower);
         if (!leaf) {
-            tree_count_restart(t);
-            larch__backoff_wait(&backoff);
+            copy_failed(t, &backoff, &cap, &failures);
             continue;
         }
         unsigned count = node_count(leaf), end; /* entries [0, end) qualify */
@@ -138,8 +151,10 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
             batch_add(b, leaf, i - 1, &bytes);
         b->leaf_end = i == 0;
         b->has_fence = has_lower;
-        if (!vlock_validate(&leaf->lock, v)) {
-            copy_failed(t, &backoff, &cap);
+        if (locked) {
+            vlock_unlock_unchanged(&leaf->lock);
+        } else if (!vlock_validate(&leaf->lock, v)) {
+            copy_failed(t, &backoff, &cap, &failures);
             continue;
         }
         b->pin_gen = larch__epoch_pin_generation();

@@ -61,6 +61,19 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
                                   bool *has_upper, uint8_t *lower, size_t *lower_len,
                                   bool *has_lower);
 
+#define tree_lock_leaf larch__bt_lock_leaf
+/* Optimistic attempts a reader makes before it falls back to tree_lock_leaf, so
+ * that writers changing its leaf all the time cannot starve it (16; tests set 0 to
+ * run every read on the fallback path; set it before any thread uses a tree). */
+extern unsigned larch__bt_optimistic_attempts;
+#define TREE_OPTIMISTIC_ATTEMPTS larch__bt_optimistic_attempts
+/* The same descent with lock coupling: every node on the path locked in turn from
+ * the root down, so it never restarts. Returns the leaf locked; the caller releases
+ * it with vlock_unlock_unchanged. */
+struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool below,
+                            uint8_t *upper, size_t *upper_len, bool *has_upper, uint8_t *lower,
+                            size_t *lower_len, bool *has_lower);
+
 #define tree_rebalance larch__bt_rebalance
 /* After a delete left the leaf of k underfull: merge it (and, in turn, its
  * ancestors) with siblings. The caller is pinned. */
