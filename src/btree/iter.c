@@ -200,7 +200,9 @@ long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *
             calls++;
             stop = fn(ctx, key, len, b->val[i]) != 0;
         }
-        if (stop || (b->leaf_end && !b->has_fence))
+        /* Done at the last leaf, or when the next leaf starts at or past hi. */
+        if (stop || (b->leaf_end && !b->has_fence) ||
+            (b->leaf_end && hi && larch__key_cmp(b->fence, b->fence_len, hi, hilen) >= 0))
             break;
         if (b->leaf_end) {
             memcpy(resume, b->fence, b->fence_len);

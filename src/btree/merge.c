@@ -15,21 +15,27 @@ static bool underfull(const struct node *n) {
     return node_used(n) < MERGE_BELOW || (!node_is_leaf(n) && node_count(n) == 0);
 }
 
-/* The root is an inner node with a single child: make the child the root. */
+/* The root is an inner node with a single child: make the child the root, and
+ * again while the new root is one too. */
 static enum merge_result collapse_root(larch_btree *t, struct node *root, uint64_t v) {
-    if (larch__epoch_reserve() != LARCH_OK)
-        return MERGE_DONE;
     if (!vlock_upgrade(&root->lock, v))
         return MERGE_RESTART;
-    if (tree_root(t) != root || node_is_leaf(root) || node_count(root) != 0) {
-        vlock_unlock_unchanged(&root->lock);
-        return MERGE_DONE;
+    for (;;) {
+        if (larch__epoch_reserve() != LARCH_OK || tree_root(t) != root ||
+            node_is_leaf(root) || node_count(root) != 0) {
+            vlock_unlock_unchanged(&root->lock);
+            return MERGE_DONE;
+        }
+        struct node *child = node_child(root, 0, 0);
+        /* release: pairs with the acquire in tree_root. */
+        atomic_store_explicit(&t->root, child, memory_order_release);
+        vlock_unlock_obsolete(&root->lock);
+        larch_epoch_retire(root, node_free);
+        /* Only the holder of the root's lock moves the root pointer. */
+        if (node_is_leaf(child) || !vlock_lock(&child->lock))
+            return MERGE_DONE;
+        root = child;
     }
-    /* release: pairs with the acquire in tree_root. */
-    atomic_store_explicit(&t->root, node_child(root, 0, 0), memory_order_release);
-    vlock_unlock_obsolete(&root->lock);
-    larch_epoch_retire(root, node_free);
-    return MERGE_DONE;
 }
 
 /* Merge the node at `level` on the path of k with a sibling, if it is underfull. */

@@ -461,8 +461,15 @@ static void record_release(void *arg) {
 
 /* ---- pinning without a record (record allocation failed) ------------------ */
 
+/* Pin generations of sections pinned without a record: the top bit set, a global
+ * counter below it (this path is rare; the counter's line may be contended). */
+static _Atomic uint64_t overflow_generations;
+static LARCH_TLS_IE uint64_t overflow_gen;
+
 static LARCH_COLD void overflow_pin(void) {
     if (overflow_nest++ == 0) {
+        overflow_gen = (uint64_t)1 << 63 |
+                       atomic_fetch_add_explicit(&overflow_generations, 1, memory_order_relaxed);
         /* So that exiting while pinned unpins (best effort: without the key there is
          * no exit hook at all). */
         if (exit_key_ok)
@@ -651,7 +658,9 @@ int larch__epoch_reserve(void) {
 
 uint64_t larch__epoch_pin_generation(void) {
     struct record *r = self;
-    return r && r->nest ? r->pin_gen : 0;
+    if (!r)
+        return overflow_nest ? overflow_gen : 0;
+    return r->nest ? r->pin_gen : 0;
 }
 
 size_t larch__epoch_records_idle(void) {

@@ -128,7 +128,11 @@ static void *reseek_own_key(void *arg) {
         memcpy(want, key, len);
         IX->iter_seek(it, key, len);
         const void *got = IX->iter_valid(it) ? IX->iter_key(it, &got_len) : NULL;
-        bad += !got || key_cmp(got, got_len, want, len) < 0;
+        /* Past the last stable key ("k199") the churned keys may all be gone. */
+        if (got)
+            bad += key_cmp(got, got_len, want, len) < 0;
+        else
+            bad += key_cmp(want, len, "k199", 4) <= 0;
     }
     IX->iter_free(it);
     return (void *)(intptr_t)bad;
