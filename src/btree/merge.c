@@ -9,7 +9,13 @@
 /* Attempts (restarts and levels together) one rebalance makes. */
 #define REBALANCE_TRIES 256
 
-enum merge_result { MERGE_DONE, MERGE_RESTART, MERGE_PARENT_UNDERFULL };
+enum merge_result {
+    MERGE_DONE,             /* nothing (more) to do at this level */
+    MERGE_MERGED,           /* merged; the parent is not underfull */
+    MERGE_PARENT_UNDERFULL, /* merged (or could not: single child); go up a level */
+    MERGE_ROTATED,          /* moved a child between inner nodes; go back down */
+    MERGE_RESTART,
+};
 
 static bool underfull(const struct node *n) {
     return node_used(n) < MERGE_BELOW || (!node_is_leaf(n) && node_count(n) == 0);
@@ -36,6 +42,39 @@ static enum merge_result collapse_root(larch_btree *t, struct node *root, uint64
             return MERGE_DONE;
         root = child;
     }
+}
+
+/* An inner node left with a single child whose sibling is too full to merge with
+ * (long separators): take the sibling's nearest child, so that the lone child has a
+ * sibling to merge with below. All three nodes are locked. False if the parent has
+ * no room for the separator that moves up (then nothing changed). */
+static bool rotate_child(struct node *parent, unsigned sep_index, struct node *node,
+                         struct node *sibling, bool sibling_is_right, const uint8_t *sep,
+                         size_t sep_len) {
+    uint8_t up[NODE_KEY_BUF];
+    uint64_t moved;
+    unsigned scount = node_count(sibling);
+    size_t up_len = node_entry_copy(sibling, sibling_is_right ? 0 : scount - 1, up, &moved);
+    if (!node_has_room(parent, up_len))
+        return false;
+    if (sibling_is_right) {
+        /* node [prev, sep) = [(sep, its child)] + upper: the sibling's first child,
+         * [sep, s0); s0 goes up. */
+        node_insert_at(node, 0, sep, sep_len, node_load(node, 2));
+        node_set_upper(node, (struct node *)(uintptr_t)moved);
+        node_remove_at(sibling, 0);
+        node_remove_at(parent, sep_index);
+        node_insert_at(parent, sep_index, up, up_len, (uint64_t)(uintptr_t)node);
+    } else {
+        /* node [sep, next) gains the sibling's upper child [s_last, sep) in front;
+         * the sibling's last child becomes its upper; s_last goes up. */
+        node_insert_at(node, 0, sep, sep_len, node_load(sibling, 2));
+        node_remove_at(sibling, scount - 1);
+        node_set_upper(sibling, (struct node *)(uintptr_t)moved);
+        node_remove_at(parent, sep_index);
+        node_insert_at(parent, sep_index, up, up_len, (uint64_t)(uintptr_t)sibling);
+    }
+    return true;
 }
 
 /* Merge the node at `level` on the path of k with a sibling, if it is underfull. */
@@ -98,6 +137,13 @@ static enum merge_result merge_at(larch_btree *t, const struct search_key *k, un
     unsigned combined = node_used(left) + node_used(right);
     bool one_empty = node_count(left) == 0 || node_count(right) == 0;
     if (!node_can_merge(left, right, sep_len) || (!one_empty && combined > MERGE_UP_TO)) {
+        if (!node_is_leaf(node) && node_count(node) == 0 && node_count(sibling) > 0 &&
+            rotate_child(parent, sep_index, node, sibling, ppos < pcount, sep, sep_len)) {
+            vlock_unlock(&sibling->lock);
+            vlock_unlock(&node->lock);
+            vlock_unlock(&parent->lock);
+            return MERGE_ROTATED;
+        }
         vlock_unlock_unchanged(&sibling->lock);
         vlock_unlock_unchanged(&node->lock);
         vlock_unlock_unchanged(&parent->lock);
@@ -117,18 +163,31 @@ static enum merge_result merge_at(larch_btree *t, const struct search_key *k, un
 
     bool parent_underfull = underfull(parent);
     vlock_unlock(&parent->lock);
-    return parent_underfull ? MERGE_PARENT_UNDERFULL : MERGE_DONE;
+    return parent_underfull ? MERGE_PARENT_UNDERFULL : MERGE_MERGED;
 }
 
 void tree_rebalance(larch_btree *t, const struct search_key *k) {
     struct larch__backoff backoff = {0};
     unsigned level = 0;
+    /* Merging inner nodes makes their children neighbours: once something changed
+     * above the leaves, the path is walked again from the bottom, so that empty
+     * nodes left behind by earlier, blocked merges are merged too. */
+    bool changed_above = false;
     for (unsigned tries = 0; tries < REBALANCE_TRIES; tries++) {
         switch (merge_at(t, k, level)) {
         case MERGE_DONE:
-            return;
+        case MERGE_MERGED:
+            if (level == 0 || !changed_above)
+                return;
+            changed_above = false;
+            level = 0;
+            break;
         case MERGE_PARENT_UNDERFULL:
+            changed_above |= level > 0;
             level++;
+            break;
+        case MERGE_ROTATED:
+            level = 0; /* the lone child below now has a sibling to merge with */
             break;
         case MERGE_RESTART:
             tree_count_restart(t);
