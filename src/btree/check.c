@@ -69,8 +69,8 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
     for (unsigned i = 0; i < count; i++) {
         uint64_t s = node_slot(n, i);
         unsigned off = slot_off(s), len = slot_len(s);
-        if (len > LARCH_KEY_MAX || off < (NODE_HEADER_WORDS + count) * 8 || off % 8 ||
-            off + 8 + (len + 7) / 8 * 8 > NODE_SIZE || off < meta_heap(node_meta(n))) {
+        if (!slot_sane(s) || off < (NODE_HEADER_WORDS + count) * 8 ||
+            off < meta_heap(node_meta(n))) {
             fail(c, n, "slot %u out of bounds (offset %u, length %u)", i, off, len);
             return;
         }

@@ -10,19 +10,8 @@
 
 #define CAPACITY (NODE_SIZE - NODE_HEADER_WORDS * 8)
 
-static unsigned entry_size(size_t len) {
-    return (unsigned)(8 + (len + 7) / 8 * 8);
-}
-
 static uint64_t slot_make(uint32_t head, unsigned off, size_t len) {
     return (uint64_t)head << 32 | (uint64_t)off << 16 | (uint64_t)len;
-}
-
-/* True if a slot read optimistically points inside the heap. */
-static bool slot_sane(uint64_t s) {
-    unsigned off = slot_off(s), len = slot_len(s);
-    return len <= LARCH_KEY_MAX && off >= NODE_HEADER_WORDS * 8 && off % 8 == 0 &&
-           off + entry_size(len) <= NODE_SIZE;
 }
 
 void node_init(struct node *n, unsigned level) {

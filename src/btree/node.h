@@ -75,6 +75,18 @@ static inline unsigned slot_len(uint64_t s) {
     return (unsigned)(s & 0xffff);
 }
 
+/* Heap bytes of an entry with a key of len bytes: the word, then the key padded. */
+static inline unsigned entry_size(size_t len) {
+    return (unsigned)(8 + (len + 7) / 8 * 8);
+}
+
+/* True if a slot read optimistically points to an entry inside the heap. */
+static inline bool slot_sane(uint64_t s) {
+    unsigned off = slot_off(s), len = slot_len(s);
+    return len <= LARCH_KEY_MAX && off >= NODE_HEADER_WORDS * 8 && off % 8 == 0 &&
+           off + entry_size(len) <= NODE_SIZE;
+}
+
 static inline uint64_t node_meta(const struct node *n) {
     return node_load(n, 1);
 }
@@ -149,10 +161,9 @@ int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k);
 static inline size_t node_entry_copy(const struct node *n, unsigned i, uint8_t *out,
                                      uint64_t *word) {
     uint64_t s = node_slot(n, i);
-    unsigned off = slot_off(s), len = slot_len(s);
-    if (len > LARCH_KEY_MAX || off < NODE_HEADER_WORDS * 8 || off + 8 + len + 7 > NODE_SIZE + 7 ||
-        (off + 8 + len + 7) / 8 > NODE_WORDS)
+    if (!slot_sane(s))
         return 0;
+    unsigned off = slot_off(s), len = slot_len(s);
     if (word)
         *word = node_load(n, off / 8);
     unsigned w = off / 8 + 1;

@@ -386,7 +386,8 @@ static LARCH_NOINLINE struct record *record_acquire(void) {
                                                         memory_order_relaxed));
     }
     if (pthread_setspecific(exit_key, r) != 0) {
-        /* Without the exit hook the record could never be handed back. */
+        /* Without the exit hook the record could never be handed back. release:
+         * as at the end of record_release, for the next thread to claim it. */
         atomic_store_explicit(&r->in_use, 0, memory_order_release);
         return NULL;
     }
@@ -610,6 +611,7 @@ void larch_epoch_barrier(void) {
     struct bag_queue all;
     queue_init(&all);
     struct bag *empty = NULL;
+    /* acquire: pairs with the release CAS in record_acquire; records are set up. */
     for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
          r = r->next) {
         if (!empty)
@@ -665,6 +667,7 @@ uint64_t larch__epoch_pin_generation(void) {
 
 size_t larch__epoch_records_idle(void) {
     size_t idle = 0;
+    /* acquire: as in larch_epoch_barrier. */
     for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
          r = r->next)
         idle += atomic_load_explicit(&r->in_use, memory_order_relaxed) == 0;
