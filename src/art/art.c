@@ -1,0 +1,632 @@
+/* ART operations with optimistic lock coupling (Leis et al., "The ART of Practical
+ * Synchronization", DaMoN 2016).
+ *
+ * Every operation runs pinned. It descends reading each node optimistically and
+ * validates the parent after taking the child's version, so a node is always
+ * reached through a parent that still pointed to it. A writer then upgrades the
+ * version of exactly the nodes it changes: the node holding the slot, and its
+ * parent when the node is replaced (growth) or split (a prefix mismatch). A leaf's
+ * value changes, and a leaf is unlinked, only under the lock of the node whose slot
+ * holds it, so each displaced value reaches exactly one caller. Memory is taken
+ * before any lock, so a failed allocation changes nothing. After
+ * larch__art_optimistic_attempts restarts an operation locks its path instead
+ * (lock coupling from the root), so it cannot starve. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "art/tree.h"
+#include "common/alloc.h"
+#include "common/backoff.h"
+#include "common/key.h"
+#include "epoch/epoch.h"
+
+unsigned larch__art_optimistic_attempts = 16;
+
+/* ---- reclamation -------------------------------------------------------------- */
+
+static void free_node_cb(void *p) {
+    art_node_free(p);
+}
+
+void art_retire_node(struct art_node *n) {
+    larch_epoch_retire(n, free_node_cb);
+}
+
+void art_retire_leaf(struct art_leaf *l) {
+    larch_epoch_retire(l, larch__free);
+}
+
+/* ---- handle ------------------------------------------------------------------- */
+
+larch_art *larch_art_new(void) {
+    larch_art *t = larch__aligned_alloc(LARCH_CACHE_PAD, sizeof *t);
+    if (!t)
+        return NULL;
+    t->root = art_node_new(ART_NODE256);
+    if (!t->root) {
+        larch__free(t);
+        return NULL;
+    }
+    atomic_init(&t->restarts, 0);
+    for (unsigned i = 0; i < LARCH_STRIPES; i++)
+        atomic_init(&t->len[i].value, 0);
+    return t;
+}
+
+static void free_subtree(uintptr_t w) {
+    if (!w)
+        return;
+    if (art_is_leaf(w)) {
+        larch__free(art_leaf_of(w));
+        return;
+    }
+    struct art_node *n = art_node_of(w);
+    free_subtree(atomic_load_explicit(&n->end, memory_order_relaxed));
+    uint8_t b;
+    for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
+        free_subtree(c);
+        if (b == 255)
+            break;
+    }
+    art_node_free(n);
+}
+
+void larch_art_free(larch_art *t) {
+    if (!t)
+        return;
+    free_subtree((uintptr_t)t->root);
+    larch__free(t);
+}
+
+size_t larch_art_len(larch_art *t) {
+    return t ? larch__stripes_sum(t->len) : 0;
+}
+
+static int subtree_height(uintptr_t w) {
+    if (!w || art_is_leaf(w))
+        return 0;
+    struct art_node *n = art_node_of(w);
+    int h = 0;
+    uint8_t b;
+    for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
+        int ch = subtree_height(c);
+        h = ch > h ? ch : h;
+        if (b == 255)
+            break;
+    }
+    return h + 1;
+}
+
+int larch_art_height(larch_art *t) {
+    if (!t)
+        return LARCH_EINVAL;
+    /* Read without validation: pinned, every pointer leads to live memory, and each
+     * level is one key byte deeper, so a walk racing writers ends with a height the
+     * tree had or is passing through. */
+    larch_epoch_pin();
+    int h = subtree_height((uintptr_t)t->root);
+    larch_epoch_unpin();
+    return h;
+}
+
+static void restart_wait(larch_art *t, struct larch__backoff *b) {
+    art_count_restart(t);
+    larch__backoff_wait(b);
+}
+
+static bool leaf_matches(const struct art_leaf *l, const uint8_t *key, size_t len) {
+    return l->len == len && (len == 0 || memcmp(l->key, key, len) == 0);
+}
+
+/* acquire: pairs with the release store of a value replaced in place, so a reader
+ * that gets a pointer also sees the object it points to. */
+static uint64_t leaf_value(struct art_leaf *l) {
+    return atomic_load_explicit(&l->value, memory_order_acquire);
+}
+
+/* ---- finding a key's place ------------------------------------------------------- */
+
+enum spot_kind {
+    SPOT_PRESENT,      /* a leaf with the key, in *slot of node */
+    SPOT_ADD_END,      /* the key ends at node, whose end slot is empty */
+    SPOT_ADD_CHILD,    /* node has no child for the key's next byte */
+    SPOT_SPLIT_LEAF,   /* *slot of node holds a leaf with another key */
+    SPOT_SPLIT_PREFIX, /* the key leaves node's prefix after `match` bytes */
+};
+
+struct spot {
+    enum spot_kind kind;
+    bool locked;                 /* lock coupling: node and parent (if any) are held */
+    struct art_node *node, *parent;
+    uint64_t v, pv;              /* their versions (optimistic) */
+    _Atomic uintptr_t *slot;     /* PRESENT, SPLIT_LEAF: the slot of the leaf */
+    _Atomic uintptr_t *pslot;    /* parent's slot holding node */
+    size_t depth;                /* SPLIT_PREFIX: where node's prefix starts; else
+                                  * where it branches (after its prefix) */
+    uint32_t match;              /* SPLIT_PREFIX: prefix bytes the key matches */
+    struct art_leaf *leaf;       /* PRESENT, SPLIT_LEAF */
+};
+
+static void spot_release(struct spot *s) {
+    if (!s->locked)
+        return;
+    vlock_unlock_unchanged(&s->node->lock);
+    if (s->parent)
+        vlock_unlock_unchanged(&s->parent->lock);
+}
+
+/* Enter child from node: optimistically, take its version, then check that node
+ * still pointed to it; with lock coupling, lock it and let go of the grandparent. */
+static bool enter_child(struct spot *s, struct art_node *child, _Atomic uintptr_t *slot) {
+    uint64_t cv = 0;
+    if (s->locked) {
+        if (!vlock_lock(&child->lock)) {
+            spot_release(s);
+            return false;
+        }
+        if (s->parent)
+            vlock_unlock_unchanged(&s->parent->lock);
+    } else if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&s->node->lock, s->v)) {
+        return false;
+    }
+    s->parent = s->node;
+    s->pv = s->v;
+    s->pslot = slot;
+    s->node = child;
+    s->v = cv;
+    return true;
+}
+
+/* Find where key is or would go. false: restart (nothing is held). */
+static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, struct spot *s) {
+    s->locked = locked;
+    s->node = t->root;
+    s->parent = NULL;
+    s->pslot = NULL;
+    s->v = 0;
+    if (locked ? !vlock_lock(&s->node->lock) : !vlock_read_begin(&s->node->lock, &s->v))
+        return false;
+    size_t depth = 0;
+    for (;;) {
+        struct art_node *n = s->node;
+        uint32_t plen = art_prefix_len(n);
+        if (plen) {
+            bool torn = false;
+            uint32_t m = art_prefix_mismatch(n, key, len, depth, true, &torn);
+            if (torn) {
+                spot_release(s);
+                return false;
+            }
+            if (m < plen) {
+                s->kind = SPOT_SPLIT_PREFIX;
+                s->depth = depth;
+                s->match = m;
+                return true;
+            }
+            depth += plen;
+        }
+        s->depth = depth;
+        _Atomic uintptr_t *slot = depth == len ? &n->end : art_find_child(n, key[depth]);
+        uintptr_t w = slot ? art_slot_load(slot) : 0;
+        s->slot = slot;
+        if (!w) {
+            s->kind = depth == len ? SPOT_ADD_END : SPOT_ADD_CHILD;
+            return true;
+        }
+        if (art_is_leaf(w)) {
+            s->leaf = art_leaf_of(w);
+            s->kind = leaf_matches(s->leaf, key, len) ? SPOT_PRESENT : SPOT_SPLIT_LEAF;
+            return true;
+        }
+        if (depth == len || !enter_child(s, art_node_of(w), slot)) {
+            spot_release(s); /* (an end slot holds only leaves; a torn read) */
+            return false;
+        }
+        depth++;
+    }
+}
+
+/* Take the locks a change at s needs: the node, and its parent if `parent`. With
+ * lock coupling both are held already; the parent is let go if not needed. */
+static bool spot_lock(struct spot *s, bool parent) {
+    if (s->locked) {
+        if (!parent && s->parent) {
+            vlock_unlock_unchanged(&s->parent->lock);
+            s->parent = NULL;
+        }
+        return true;
+    }
+    if (parent && !vlock_upgrade(&s->parent->lock, s->pv))
+        return false;
+    if (!vlock_upgrade(&s->node->lock, s->v)) {
+        if (parent)
+            vlock_unlock_unchanged(&s->parent->lock);
+        return false;
+    }
+    return true;
+}
+
+/* ---- lookups ------------------------------------------------------------------ */
+
+/* LARCH_OK / LARCH_NOTFOUND, or -1 to restart. */
+static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t *val) {
+    struct art_node *n = t->root;
+    uint64_t v;
+    if (!vlock_read_begin(&n->lock, &v))
+        return -1;
+    size_t depth = 0;
+    for (;;) {
+        uint32_t plen = art_prefix_len(n);
+        if (plen) {
+            bool torn = false;
+            uint32_t m = art_prefix_mismatch(n, key, len, depth, false, &torn);
+            if (torn)
+                return -1;
+            if (m < plen)
+                return vlock_validate(&n->lock, v) ? LARCH_NOTFOUND : -1;
+            depth += plen;
+        }
+        _Atomic uintptr_t *slot = depth == len ? &n->end : art_find_child(n, key[depth]);
+        uintptr_t w = slot ? art_slot_load(slot) : 0;
+        if (!w)
+            return vlock_validate(&n->lock, v) ? LARCH_NOTFOUND : -1;
+        if (art_is_leaf(w)) {
+            struct art_leaf *l = art_leaf_of(w);
+            bool found = leaf_matches(l, key, len);
+            uint64_t value = found ? leaf_value(l) : 0;
+            if (!vlock_validate(&n->lock, v))
+                return -1;
+            if (found)
+                *val = value;
+            return found ? LARCH_OK : LARCH_NOTFOUND;
+        }
+        if (depth == len)
+            return -1; /* torn: an end slot holds only leaves */
+        struct art_node *child = art_node_of(w);
+        uint64_t cv;
+        if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&n->lock, v))
+            return -1;
+        n = child;
+        v = cv;
+        depth++;
+    }
+}
+
+int larch_art_get(larch_art *t, const void *key, size_t len, uint64_t *val) {
+    if (!t)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, len);
+    if (rc)
+        return rc;
+    uint64_t found = 0;
+    struct larch__backoff backoff = {0};
+    larch_epoch_pin();
+    for (unsigned attempt = 0;; attempt++) {
+        if (attempt >= larch__art_optimistic_attempts) {
+            struct spot s;
+            if (!locate(t, key, len, true, &s))
+                continue;
+            rc = s.kind == SPOT_PRESENT ? LARCH_OK : LARCH_NOTFOUND;
+            if (rc == LARCH_OK)
+                found = leaf_value(s.leaf);
+            spot_release(&s);
+            break;
+        }
+        rc = get_optimistic(t, key, len, &found);
+        if (rc >= 0)
+            break;
+        restart_wait(t, &backoff);
+    }
+    larch_epoch_unpin();
+    if (rc == LARCH_OK && val)
+        *val = found;
+    return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------- */
+
+enum op_kind { OP_PUT, OP_INSERT, OP_CAS, OP_DEL, OP_UPDATE };
+enum decision { KEEP, STORE, DELETE };
+
+struct write_op {
+    enum op_kind kind;
+    uint64_t val, expected;
+    uint64_t *out;
+    larch_update_fn fn;
+    void *ctx;
+    bool fn_invalid; /* update's fn returned something else than the three answers */
+};
+
+/* Whether an absent key may be stored: only then is memory needed. */
+static bool may_store_absent(const struct write_op *op) {
+    return op->kind == OP_PUT || op->kind == OP_INSERT || op->kind == OP_UPDATE;
+}
+
+/* The operation's answer for the key as found (under the lock that keeps it so). */
+static enum decision decide(struct write_op *op, bool present, uint64_t cur, uint64_t *store) {
+    switch (op->kind) {
+    case OP_PUT:
+        if (present && op->out)
+            *op->out = cur;
+        *store = op->val;
+        return STORE;
+    case OP_INSERT:
+        if (present) {
+            if (op->out)
+                *op->out = cur;
+            return KEEP;
+        }
+        *store = op->val;
+        return STORE;
+    case OP_CAS:
+        if (present && cur == op->expected) {
+            *store = op->val;
+            return STORE;
+        }
+        if (present && op->out)
+            *op->out = cur;
+        return KEEP;
+    case OP_DEL:
+        if (present && op->out)
+            *op->out = cur;
+        return present ? DELETE : KEEP;
+    default: {
+        uint64_t v = present ? cur : 0;
+        int r = op->fn(op->ctx, &v, present);
+        if (r == LARCH_UPDATE_STORE) {
+            *store = v;
+            return STORE;
+        }
+        if (r == LARCH_UPDATE_DELETE)
+            return present ? DELETE : KEEP;
+        if (r != LARCH_UPDATE_KEEP)
+            op->fn_invalid = true;
+        return KEEP;
+    }
+    }
+}
+
+static int op_result(const struct write_op *op, bool present, enum decision d) {
+    if (op->fn_invalid)
+        return LARCH_EINVAL;
+    switch (op->kind) {
+    case OP_PUT:
+    case OP_INSERT:
+        return present ? LARCH_EXISTS : LARCH_OK;
+    case OP_CAS:
+        return !present ? LARCH_NOTFOUND : d == STORE ? LARCH_OK : LARCH_EXISTS;
+    default:
+        return present ? LARCH_OK : LARCH_NOTFOUND;
+    }
+}
+
+/* Memory taken before locking, kept across restarts, freed if unused. */
+struct spares {
+    struct art_leaf *leaf;
+    struct art_node *node;
+};
+
+static bool spare_leaf(struct spares *sp, const uint8_t *key, size_t len) {
+    return sp->leaf || (sp->leaf = art_leaf_new(key, len, 0));
+}
+
+static bool spare_node(struct spares *sp, enum art_kind kind) {
+    if (sp->node && sp->node->kind != kind) {
+        art_node_free(sp->node);
+        sp->node = NULL;
+    }
+    return sp->node || (sp->node = art_node_new(kind));
+}
+
+/* The spare leaf, given its value, ready to be published. */
+static uintptr_t take_leaf(struct spares *sp, uint64_t value) {
+    struct art_leaf *l = sp->leaf;
+    sp->leaf = NULL;
+    atomic_store_explicit(&l->value, value, memory_order_relaxed);
+    return art_leaf_word(l);
+}
+
+static struct art_node *take_node(struct spares *sp) {
+    struct art_node *n = sp->node;
+    sp->node = NULL;
+    return n;
+}
+
+/* Put a leaf in a new node whose branch depth is `depth`: in its end slot if the
+ * key ends there, else under its next byte. */
+static void place_leaf(struct art_node *n, size_t depth, uintptr_t w) {
+    struct art_leaf *l = art_leaf_of(w);
+    if (l->len == depth)
+        atomic_store_explicit(&n->end, w, memory_order_relaxed);
+    else
+        art_add_child(n, l->key[depth], w);
+}
+
+/* A restart, or an outcome (>= 0 or an error). */
+#define RESTART (-100)
+
+/* The key is present: change its value or unlink it, under node's lock. */
+static int apply_present(larch_art *t, struct spot *s, const uint8_t *key, struct write_op *op,
+                         bool *compact) {
+    if (!spot_lock(s, false))
+        return RESTART;
+    uint64_t store;
+    enum decision d = decide(op, true, leaf_value(s->leaf), &store);
+    if (d == STORE) {
+        /* release: pairs with leaf_value's acquire (the new value may point to an
+         * object the caller just built). The node's version stays: readers that
+         * saw the old value read it while it was the key's value. */
+        atomic_store_explicit(&s->leaf->value, store, memory_order_release);
+        vlock_unlock_unchanged(&s->node->lock);
+    } else if (d == DELETE) {
+        struct art_node *n = s->node;
+        if (s->slot == &n->end)
+            atomic_store_explicit(&n->end, 0, memory_order_relaxed);
+        else
+            art_remove_child(n, key[s->depth]);
+        vlock_unlock(&n->lock);
+        art_retire_leaf(s->leaf);
+        larch__stripes_add(t->len, -1);
+        *compact = n != t->root;
+    } else {
+        vlock_unlock_unchanged(&s->node->lock);
+    }
+    return op_result(op, true, d);
+}
+
+/* The key is absent: answer without memory if the operation cannot store it. */
+static int apply_absent_readonly(struct spot *s, struct write_op *op) {
+    if (s->locked) {
+        spot_release(s);
+    } else if (!vlock_validate(&s->node->lock, s->v)) {
+        return RESTART;
+    }
+    return op_result(op, false, KEEP);
+}
+
+/* The new node a split builds: N4 with `plen` prefix bytes of key from `at`. */
+static struct art_node *split_node(struct spares *sp, const uint8_t *key, size_t at,
+                                   uint32_t plen) {
+    struct art_node *x = take_node(sp);
+    art_set_prefix(x, key + at, plen);
+    return x;
+}
+
+static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
+                        struct write_op *op, struct spares *sp) {
+    if (!may_store_absent(op))
+        return apply_absent_readonly(s, op);
+    struct art_node *n = s->node;
+    /* What this case needs: memory first, then locks. */
+    bool grow = s->kind == SPOT_ADD_CHILD && art_is_full(n);
+    bool parent = grow || s->kind == SPOT_SPLIT_PREFIX;
+    enum art_kind kind = grow ? (enum art_kind)(n->kind + 1) : ART_NODE4;
+    bool need_node = grow || s->kind == SPOT_SPLIT_LEAF || s->kind == SPOT_SPLIT_PREFIX;
+    uint8_t old_prefix[LARCH_KEY_MAX];
+    if (s->kind == SPOT_SPLIT_PREFIX && !art_prefix_bytes(n, s->depth, old_prefix)) {
+        spot_release(s);
+        return RESTART;
+    }
+    if (!spare_leaf(sp, key, len) || (need_node && !spare_node(sp, kind))) {
+        spot_release(s);
+        return LARCH_ENOMEM;
+    }
+    if (!spot_lock(s, parent))
+        return RESTART;
+    uint64_t store;
+    enum decision d = decide(op, false, 0, &store);
+    if (d != STORE) {
+        vlock_unlock_unchanged(&n->lock);
+        if (parent)
+            vlock_unlock_unchanged(&s->parent->lock);
+        return op_result(op, false, d);
+    }
+    uintptr_t leaf = take_leaf(sp, store);
+    switch (s->kind) {
+    case SPOT_ADD_END:
+        art_slot_publish(&n->end, leaf);
+        vlock_unlock(&n->lock);
+        break;
+    case SPOT_ADD_CHILD:
+        if (!grow) {
+            art_add_child(n, key[s->depth], leaf);
+            vlock_unlock(&n->lock);
+            break;
+        }
+        {
+            struct art_node *bigger = take_node(sp);
+            art_copy_into(bigger, n);
+            art_add_child(bigger, key[s->depth], leaf);
+            art_slot_publish(s->pslot, (uintptr_t)bigger);
+            vlock_unlock_obsolete(&n->lock);
+            vlock_unlock(&s->parent->lock);
+            art_retire_node(n);
+        }
+        break;
+    case SPOT_SPLIT_LEAF: {
+        /* The old leaf and the new key share `common` bytes past the branch. */
+        struct art_leaf *old = s->leaf;
+        size_t at = s->depth + 1, common = 0;
+        while (at + common < len && at + common < old->len && key[at + common] == old->key[at + common])
+            common++;
+        struct art_node *x = split_node(sp, key, at, (uint32_t)common);
+        place_leaf(x, at + common, art_leaf_word(old));
+        place_leaf(x, at + common, leaf);
+        art_slot_publish(s->slot, (uintptr_t)x);
+        vlock_unlock(&n->lock);
+        break;
+    }
+    default: { /* SPOT_SPLIT_PREFIX */
+        uint32_t plen = art_prefix_len(n), m = s->match;
+        struct art_node *x = split_node(sp, key, s->depth, m);
+        art_add_child(x, old_prefix[m], (uintptr_t)n);
+        place_leaf(x, s->depth + m, leaf);
+        art_set_prefix(n, old_prefix + m + 1, plen - m - 1);
+        art_slot_publish(s->pslot, (uintptr_t)x);
+        vlock_unlock(&n->lock);
+        vlock_unlock(&s->parent->lock);
+        break;
+    }
+    }
+    larch__stripes_add(t->len, 1);
+    return op_result(op, false, STORE);
+}
+
+static int write(larch_art *t, const void *key, size_t len, struct write_op *op) {
+    if (!t || (op->kind == OP_UPDATE && !op->fn))
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, len);
+    if (rc)
+        return rc;
+    /* Room to retire a leaf or a node without allocating later. */
+    if (larch__epoch_reserve() != LARCH_OK)
+        return LARCH_ENOMEM;
+    struct spares sp = {0};
+    struct larch__backoff backoff = {0};
+    bool compact = false;
+    larch_epoch_pin();
+    for (unsigned attempt = 0;; attempt++) {
+        struct spot s;
+        bool locked = attempt >= larch__art_optimistic_attempts;
+        rc = RESTART;
+        if (locate(t, key, len, locked, &s))
+            rc = s.kind == SPOT_PRESENT ? apply_present(t, &s, key, op, &compact)
+                                        : apply_absent(t, &s, key, len, op, &sp);
+        if (rc != RESTART)
+            break;
+        restart_wait(t, &backoff);
+    }
+    if (compact)
+        art_compact(t, key, len);
+    larch_epoch_unpin();
+    larch__free(sp.leaf);
+    if (sp.node)
+        art_node_free(sp.node);
+    return rc;
+}
+
+int larch_art_put(larch_art *t, const void *key, size_t len, uint64_t val, uint64_t *old) {
+    struct write_op op = {.kind = OP_PUT, .val = val, .out = old};
+    return write(t, key, len, &op);
+}
+
+int larch_art_insert(larch_art *t, const void *key, size_t len, uint64_t val, uint64_t *cur) {
+    struct write_op op = {.kind = OP_INSERT, .val = val, .out = cur};
+    return write(t, key, len, &op);
+}
+
+int larch_art_cas(larch_art *t, const void *key, size_t len, uint64_t expected, uint64_t desired,
+                  uint64_t *cur) {
+    struct write_op op = {.kind = OP_CAS, .val = desired, .expected = expected, .out = cur};
+    return write(t, key, len, &op);
+}
+
+int larch_art_del(larch_art *t, const void *key, size_t len, uint64_t *old) {
+    struct write_op op = {.kind = OP_DEL, .out = old};
+    return write(t, key, len, &op);
+}
+
+int larch_art_update(larch_art *t, const void *key, size_t len, larch_update_fn fn, void *ctx) {
+    struct write_op op = {.kind = OP_UPDATE, .fn = fn, .ctx = ctx};
+    return write(t, key, len, &op);
+}

@@ -1,0 +1,182 @@
+/* Keeping the tree tight as keys go: a node left with a single entry folds into
+ * its parent (its lone child takes over its path), a node left with none is
+ * unlinked, and a node far below its kind's capacity is replaced by a smaller
+ * kind. This runs after a delete has returned its outcome and changes no key, so
+ * it may fail (a lost race, no memory) without harm; deleting every key still
+ * leaves only the root, since each delete compacts its own path. */
+#include "art/tree.h"
+#include "common/alloc.h"
+#include "common/backoff.h"
+#include "epoch/epoch.h"
+
+/* Shrink when at most this many children are left: hysteresis against growing
+ * back at the next insert (a Node16 holding 3 becomes a Node4 with room for one). */
+static unsigned shrink_at(enum art_kind kind) {
+    return kind == ART_NODE16 ? 3 : kind == ART_NODE48 ? 12 : kind == ART_NODE256 ? 37 : 0;
+}
+
+static unsigned entries(struct art_node *n) {
+    return art_count(n) + (atomic_load_explicit(&n->end, memory_order_relaxed) != 0);
+}
+
+/* A node to fold (no memory needed) or, if `shrink`, to replace by a smaller kind. */
+static bool needs_work(struct art_node *n, bool shrink) {
+    return entries(n) <= 1 || (shrink && art_count(n) <= shrink_at(n->kind));
+}
+
+/* One node on the path, reached optimistically. */
+struct place {
+    struct art_node *node, *parent;
+    uint64_t v, pv;
+    _Atomic uintptr_t *pslot; /* parent's slot holding node */
+    uint8_t pbyte;            /* the byte node hangs under */
+};
+
+enum { FOUND, FIXED, NOTHING_TO_DO, FAILED, RETRY };
+
+/* Descend key's path to the first non-root node that needs work: FOUND (in *p),
+ * NOTHING_TO_DO or RETRY. */
+static int find_work(larch_art *t, const uint8_t *key, size_t len, bool shrink, struct place *p) {
+    struct art_node *n = t->root;
+    uint64_t v;
+    if (!vlock_read_begin(&n->lock, &v))
+        return RETRY;
+    size_t depth = 0;
+    for (;;) {
+        uint32_t plen = art_prefix_len(n);
+        if (plen) {
+            bool torn = false;
+            if (art_prefix_mismatch(n, key, len, depth, false, &torn) < plen || torn)
+                return vlock_validate(&n->lock, v) && !torn ? NOTHING_TO_DO : RETRY;
+            depth += plen;
+        }
+        if (depth >= len)
+            return vlock_validate(&n->lock, v) ? NOTHING_TO_DO : RETRY;
+        _Atomic uintptr_t *slot = art_find_child(n, key[depth]);
+        uintptr_t w = slot ? art_slot_load(slot) : 0;
+        if (!w || art_is_leaf(w))
+            return vlock_validate(&n->lock, v) ? NOTHING_TO_DO : RETRY;
+        struct art_node *child = art_node_of(w);
+        uint64_t cv;
+        if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&n->lock, v))
+            return RETRY;
+        if (needs_work(child, shrink)) {
+            /* Read again under validation: needs_work looked at torn fields. */
+            p->node = child, p->v = cv, p->parent = n, p->pv = v, p->pslot = slot;
+            p->pbyte = key[depth];
+            return vlock_validate(&child->lock, cv) ? FOUND : RETRY;
+        }
+        n = child;
+        v = cv;
+        depth++;
+    }
+}
+
+static bool lock_both(struct place *p) {
+    if (!vlock_upgrade(&p->parent->lock, p->pv))
+        return false;
+    if (!vlock_upgrade(&p->node->lock, p->v)) {
+        vlock_unlock_unchanged(&p->parent->lock);
+        return false;
+    }
+    return true;
+}
+
+/* Replace node in its parent by `w` (a leaf, a node, or 0 to unlink it). */
+static void replace(struct place *p, uintptr_t w) {
+    if (w)
+        art_slot_publish(p->pslot, w);
+    else
+        art_remove_child(p->parent, p->pbyte);
+    vlock_unlock_obsolete(&p->node->lock);
+    vlock_unlock(&p->parent->lock);
+    art_retire_node(p->node);
+}
+
+/* Fold a node with one child node into that child: the child's prefix becomes
+ * node's prefix, the branch byte, then its own (only the first stored bytes of
+ * that are needed, and the parts that supply them are stored). */
+static int fold_into_child(struct place *p, uint8_t b, struct art_node *c) {
+    uint64_t cv;
+    if (!vlock_read_begin(&c->lock, &cv) || !vlock_validate(&p->node->lock, p->v))
+        return RETRY;
+    uint32_t np = art_prefix_len(p->node), cp = art_prefix_len(c);
+    uint8_t bytes[ART_PREFIX_STORED];
+    unsigned k = 0;
+    for (unsigned i = 0; i < np && k < ART_PREFIX_STORED; i++)
+        bytes[k++] = art_prefix_byte(p->node, i);
+    if (k < ART_PREFIX_STORED)
+        bytes[k++] = b;
+    for (unsigned i = 0; i < cp && k < ART_PREFIX_STORED; i++)
+        bytes[k++] = art_prefix_byte(c, i);
+    if (!lock_both(p))
+        return RETRY;
+    if (!vlock_upgrade(&c->lock, cv)) {
+        vlock_unlock_unchanged(&p->node->lock);
+        vlock_unlock_unchanged(&p->parent->lock);
+        return RETRY;
+    }
+    art_set_prefix(c, bytes, np + 1 + cp);
+    vlock_unlock(&c->lock);
+    replace(p, (uintptr_t)c);
+    return FIXED;
+}
+
+static int fix(struct place *p) {
+    struct art_node *n = p->node;
+    uintptr_t end = art_slot_load(&n->end);
+    unsigned count = art_count(n);
+    if (count + (end != 0) <= 1) {
+        uint8_t b = 0;
+        uintptr_t only = end ? end : art_next_child(n, 0, 1, &b);
+        if (!vlock_validate(&n->lock, p->v))
+            return RETRY;
+        if (only && !art_is_leaf(only))
+            return fold_into_child(p, b, art_node_of(only));
+        if (!lock_both(p))
+            return RETRY;
+        replace(p, only);
+        return FIXED;
+    }
+    struct art_node *smaller = art_node_new((enum art_kind)(n->kind - 1));
+    if (!smaller)
+        return FAILED;
+    if (!lock_both(p)) {
+        art_node_free(smaller);
+        return RETRY;
+    }
+    art_copy_into(smaller, n);
+    replace(p, (uintptr_t)smaller);
+    return FIXED;
+}
+
+void art_compact(larch_art *t, const uint8_t *key, size_t len) {
+    struct larch__backoff backoff = {0};
+    bool shrink = true;
+    /* The delete's epoch reserve (larch__epoch_reserve) covers this many more
+     * retirements without allocating: folds need no memory at all, so they still
+     * happen when memory is short. A failed shrink only turns shrinking off. */
+    unsigned covered = LARCH_EPOCH_RESERVE_MAX - 1;
+    /* Bounded: giving up leaves a sparse node, never a wrong tree. */
+    for (unsigned attempt = 0; attempt < 1000; attempt++) {
+        if (!covered) {
+            if (larch__epoch_reserve() != LARCH_OK)
+                return;
+            covered = LARCH_EPOCH_RESERVE_MAX;
+        }
+        struct place p;
+        int r = find_work(t, key, len, shrink, &p);
+        if (r == FOUND)
+            r = fix(&p);
+        if (r == NOTHING_TO_DO)
+            return;
+        if (r == FIXED)
+            covered--;
+        if (r == FAILED)
+            shrink = false;
+        if (r == RETRY) {
+            art_count_restart(t);
+            larch__backoff_wait(&backoff);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+/* Scans and iterators over the ordered walk. A scan hands each leaf's key to the
+ * caller straight from the tree (it stays pinned throughout). An iterator copies a
+ * small batch of entries and continues from the last key it handed out, so it holds
+ * no pin or lock between calls; a batch copied before the caller's current pin
+ * began is read again before a value from it is handed out, so that values
+ * returned while pinned are protected. */
+#include <string.h>
+
+#include "art/walk.h"
+#include "common/alloc.h"
+#include "common/key.h"
+#include "epoch/epoch.h"
+
+/* ---- scan ------------------------------------------------------------------------ */
+
+struct scan_ctx {
+    const uint8_t *hi;
+    size_t hilen;
+    larch_scan_fn fn;
+    void *ctx;
+    long calls;
+};
+
+static int scan_emit(void *p, const struct art_leaf *l, uint64_t value) {
+    struct scan_ctx *s = p;
+    if (s->hi && larch__key_cmp(l->key, l->len, s->hi, s->hilen) >= 0)
+        return WALK_REFUSED_STOP;
+    s->calls++;
+    return s->fn(s->ctx, l->key, l->len, value) ? WALK_TAKEN_STOP : WALK_MORE;
+}
+
+long larch_art_scan(larch_art *t, const void *lo, size_t lolen, const void *hi, size_t hilen,
+                    larch_scan_fn fn, void *ctx) {
+    if (!t || !fn || (!lo && lolen))
+        return LARCH_EINVAL;
+    struct scan_ctx s = {.hi = hi, .hilen = hilen, .fn = fn, .ctx = ctx};
+    struct walk w;
+    art_walk_init(&w, 1, lo ? lo : (const uint8_t *)"", lolen, true);
+    larch_epoch_pin();
+    int r = art_walk(t, &w, scan_emit, &s);
+    larch_epoch_unpin();
+    art_walk_fini(&w);
+    return r < 0 ? r : s.calls;
+}
+
+/* ---- iterators --------------------------------------------------------------------- */
+
+#define ITER_BATCH 16
+/* Room for a batch of ordinary keys, and always for one of the longest. */
+#define ITER_KEY_BYTES (2 * LARCH_KEY_MAX)
+
+enum { DIR_NONE = 0 };
+
+struct larch_art_iter {
+    larch_art *t;
+    int dir;      /* +1 / -1 as the batch was read; DIR_NONE: not positioned */
+    int status;
+    unsigned idx, n;
+    bool exhausted; /* nothing lies beyond the batch in its direction */
+    uint64_t pin_gen;
+    size_t bytes;
+    uint32_t off[ITER_BATCH], len[ITER_BATCH];
+    uint64_t val[ITER_BATCH];
+    uint8_t keys[ITER_KEY_BYTES];
+    uint8_t scratch[LARCH_KEY_MAX];
+    struct walk walk;
+};
+
+static int batch_emit(void *p, const struct art_leaf *l, uint64_t value) {
+    larch_art_iter *it = p;
+    if (it->n == ITER_BATCH || it->bytes + l->len > ITER_KEY_BYTES)
+        return WALK_REFUSED_STOP;
+    memcpy(it->keys + it->bytes, l->key, l->len);
+    it->off[it->n] = (uint32_t)it->bytes;
+    it->len[it->n] = l->len;
+    it->val[it->n] = value;
+    it->bytes += l->len;
+    it->n++;
+    return WALK_MORE;
+}
+
+/* Read a batch in direction dir from key (NULL: from the first / last key). */
+static void read_batch(larch_art_iter *it, int dir, const uint8_t *key, size_t len,
+                       bool inclusive) {
+    it->n = 0;
+    it->bytes = 0;
+    it->idx = 0;
+    art_walk_init(&it->walk, dir, key, len, inclusive);
+    larch_epoch_pin();
+    int r = art_walk(it->t, &it->walk, batch_emit, it);
+    it->pin_gen = larch__epoch_pin_generation();
+    larch_epoch_unpin();
+    art_walk_fini(&it->walk);
+    it->status = r < 0 ? r : LARCH_OK;
+    it->exhausted = r == WALK_END;
+    it->dir = r >= 0 && it->n ? dir : DIR_NONE;
+}
+
+larch_art_iter *larch_art_iter_new(larch_art *t) {
+    if (!t)
+        return NULL;
+    larch_art_iter *it = larch__malloc(sizeof *it);
+    if (!it)
+        return NULL;
+    it->t = t;
+    it->dir = DIR_NONE;
+    it->status = LARCH_OK;
+    it->idx = it->n = 0;
+    return it;
+}
+
+void larch_art_iter_free(larch_art_iter *it) {
+    larch__free(it);
+}
+
+/* The key to seek from, or NULL (status EINVAL) for a NULL key with a length. A
+ * key inside the iterator itself (iter_key's pointer passed back) is copied out
+ * first: the batch it points into is about to be overwritten. */
+static const uint8_t *seek_key(larch_art_iter *it, const void *key, size_t len) {
+    if (!key && len) {
+        it->dir = DIR_NONE;
+        it->status = LARCH_EINVAL;
+        return NULL;
+    }
+    if (!key)
+        return (const uint8_t *)"";
+    uintptr_t p = (uintptr_t)key, self = (uintptr_t)it;
+    if (p >= self && p < self + sizeof *it && len <= LARCH_KEY_MAX) {
+        memmove(it->scratch, key, len);
+        return it->scratch;
+    }
+    return key;
+}
+
+void larch_art_iter_seek(larch_art_iter *it, const void *key, size_t len) {
+    const uint8_t *k = it ? seek_key(it, key, len) : NULL;
+    if (k)
+        read_batch(it, 1, k, len, true);
+}
+
+void larch_art_iter_seek_for_prev(larch_art_iter *it, const void *key, size_t len) {
+    const uint8_t *k = it ? seek_key(it, key, len) : NULL;
+    if (k)
+        read_batch(it, -1, k, len, true);
+}
+
+void larch_art_iter_seek_first(larch_art_iter *it) {
+    if (it)
+        read_batch(it, 1, NULL, 0, true);
+}
+
+void larch_art_iter_seek_last(larch_art_iter *it) {
+    if (it)
+        read_batch(it, -1, NULL, 0, true);
+}
+
+int larch_art_iter_valid(const larch_art_iter *it) {
+    return it && it->dir != DIR_NONE;
+}
+
+/* The current key, copied out of the batch that is about to be replaced. */
+static size_t save_current(larch_art_iter *it) {
+    size_t len = it->len[it->idx];
+    memcpy(it->scratch, it->keys + it->off[it->idx], len);
+    return len;
+}
+
+/* If the caller is pinned in another section than the one the batch was read in,
+ * read it again from the current key, so the value handed out is protected. */
+static void refresh_if_stale(larch_art_iter *it) {
+    uint64_t gen = larch__epoch_pin_generation();
+    if (!gen || gen == it->pin_gen)
+        return;
+    size_t len = save_current(it);
+    read_batch(it, it->dir, it->scratch, len, true);
+}
+
+static void step(larch_art_iter *it, int dir) {
+    if (!larch_art_iter_valid(it))
+        return;
+    if (it->dir == dir && it->idx + 1 < it->n) {
+        it->idx++;
+        refresh_if_stale(it);
+        return;
+    }
+    if (it->dir == dir && it->exhausted) {
+        it->dir = DIR_NONE;
+        return;
+    }
+    size_t len = save_current(it);
+    read_batch(it, dir, it->scratch, len, false);
+}
+
+void larch_art_iter_next(larch_art_iter *it) {
+    step(it, 1);
+}
+
+void larch_art_iter_prev(larch_art_iter *it) {
+    step(it, -1);
+}
+
+const void *larch_art_iter_key(const larch_art_iter *it, size_t *len) {
+    if (!larch_art_iter_valid(it)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = it->len[it->idx];
+    return it->keys + it->off[it->idx];
+}
+
+uint64_t larch_art_iter_value(const larch_art_iter *it) {
+    return larch_art_iter_valid(it) ? it->val[it->idx] : 0;
+}
+
+int larch_art_iter_status(const larch_art_iter *it) {
+    return it ? it->status : LARCH_EINVAL;
+}

@@ -1,0 +1,280 @@
+/* The four node kinds: allocation, child search, insertion and removal in place,
+ * and copies for growth and shrinkage. Searches run optimistically (the caller
+ * validates the version afterwards), so every index derived from a field read here
+ * is bounded before use: a torn read may give nonsense, never an access out of
+ * the node. */
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "art/node.h"
+#include "common/alloc.h"
+
+static size_t node_size(enum art_kind kind) {
+    switch (kind) {
+    case ART_NODE4:
+        return sizeof(struct art_sorted) + 4 * sizeof(uintptr_t);
+    case ART_NODE16:
+        return sizeof(struct art_sorted) + 16 * sizeof(uintptr_t);
+    case ART_NODE48:
+        return sizeof(struct art_node48);
+    default:
+        return sizeof(struct art_node256);
+    }
+}
+
+struct art_node *art_node_new(enum art_kind kind) {
+    /* calloc: every atomic field starts at 0 (no prefix, no children, no end). The
+     * zero bytes are stored before the node is published with release. */
+    struct art_node *n = larch__calloc(1, node_size(kind));
+    if (n)
+        n->kind = (uint8_t)kind;
+    return n;
+}
+
+void art_node_free(struct art_node *n) {
+    larch__free(n);
+}
+
+struct art_leaf *art_leaf_new(const uint8_t *key, size_t len, uint64_t value) {
+    struct art_leaf *l = larch__malloc(sizeof *l + len);
+    if (!l)
+        return NULL;
+    atomic_init(&l->value, value);
+    l->len = (uint32_t)len;
+    if (len)
+        memcpy(l->key, key, len);
+    return l;
+}
+
+bool art_is_full(struct art_node *n) {
+    return art_count(n) >= art_capacity(n->kind);
+}
+
+/* ---- Node4 / Node16 ------------------------------------------------------------ */
+
+static struct art_sorted *sorted(struct art_node *n) {
+    return (struct art_sorted *)n;
+}
+
+/* Entries of a sorted node, clamped to its capacity against torn counts. */
+static unsigned sorted_count(struct art_node *n) {
+    unsigned c = art_count(n), cap = art_capacity(n->kind);
+    return c < cap ? c : cap;
+}
+
+static int sorted_find(struct art_node *n, uint8_t b) {
+    struct art_sorted *s = sorted(n);
+    unsigned count = sorted_count(n);
+#if defined(__SSE2__)
+    if (n->kind == ART_NODE16) {
+        /* All 16 key bytes at once: the two words as one vector (little-endian,
+         * byte i of the words is lane i). */
+        __m128i keys = _mm_set_epi64x((long long)atomic_load_explicit(&s->keys[1], memory_order_relaxed),
+                                      (long long)atomic_load_explicit(&s->keys[0], memory_order_relaxed));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(keys, _mm_set1_epi8((char)b)));
+        mask &= (1u << count) - 1;
+        return mask ? __builtin_ctz(mask) : -1;
+    }
+#endif
+    for (unsigned i = 0; i < count; i++)
+        if (art_word_byte(s->keys, i) == b)
+            return (int)i;
+    return -1;
+}
+
+/* ---- Node48 ------------------------------------------------------------------- */
+
+static struct art_node48 *n48(struct art_node *n) {
+    return (struct art_node48 *)n;
+}
+
+/* The slot of byte b's child, or -1. */
+static int n48_slot(struct art_node *n, uint8_t b) {
+    unsigned i = art_word_byte(n48(n)->index, b);
+    return i && i <= 48 ? (int)i - 1 : -1;
+}
+
+/* ---- search ------------------------------------------------------------------- */
+
+_Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
+    switch (n->kind) {
+    case ART_NODE4:
+    case ART_NODE16: {
+        int i = sorted_find(n, b);
+        return i < 0 ? NULL : &sorted(n)->child[i];
+    }
+    case ART_NODE48: {
+        int i = n48_slot(n, b);
+        return i < 0 ? NULL : &n48(n)->child[i];
+    }
+    default:
+        return &((struct art_node256 *)n)->child[b];
+    }
+}
+
+uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b) {
+    switch (n->kind) {
+    case ART_NODE4:
+    case ART_NODE16: {
+        struct art_sorted *s = sorted(n);
+        unsigned count = sorted_count(n);
+        if (dir > 0) {
+            for (unsigned i = 0; i < count; i++) {
+                uint8_t k = art_word_byte(s->keys, i);
+                if (k >= from) {
+                    *b = k;
+                    return art_slot_load(&s->child[i]);
+                }
+            }
+        } else {
+            for (unsigned i = count; i-- > 0;) {
+                uint8_t k = art_word_byte(s->keys, i);
+                if (k <= from) {
+                    *b = k;
+                    return art_slot_load(&s->child[i]);
+                }
+            }
+        }
+        return 0;
+    }
+    case ART_NODE48:
+        for (int k = from; k >= 0 && k < 256; k += dir) {
+            int i = n48_slot(n, (uint8_t)k);
+            if (i >= 0) {
+                uintptr_t w = art_slot_load(&n48(n)->child[i]);
+                if (w) {
+                    *b = (uint8_t)k;
+                    return w;
+                }
+            }
+        }
+        return 0;
+    default: {
+        struct art_node256 *f = (struct art_node256 *)n;
+        for (int k = from; k >= 0 && k < 256; k += dir) {
+            uintptr_t w = art_slot_load(&f->child[k]);
+            if (w) {
+                *b = (uint8_t)k;
+                return w;
+            }
+        }
+        return 0;
+    }
+    }
+}
+
+/* ---- changes, under the node's lock ----------------------------------------------- */
+
+static void count_set(struct art_node *n, unsigned c) {
+    atomic_store_explicit(&n->count, (uint16_t)c, memory_order_relaxed);
+}
+
+void art_add_child(struct art_node *n, uint8_t b, uintptr_t w) {
+    unsigned count = art_count(n);
+    switch (n->kind) {
+    case ART_NODE4:
+    case ART_NODE16: {
+        struct art_sorted *s = sorted(n);
+        unsigned pos = 0;
+        while (pos < count && art_word_byte(s->keys, pos) < b)
+            pos++;
+        /* Shift the tail up by one; readers that see it half-moved fail validation. */
+        for (unsigned i = count; i > pos; i--) {
+            art_word_set_byte(s->keys, i, art_word_byte(s->keys, i - 1));
+            atomic_store_explicit(&s->child[i],
+                                  atomic_load_explicit(&s->child[i - 1], memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
+        art_word_set_byte(s->keys, pos, b);
+        art_slot_publish(&s->child[pos], w);
+        break;
+    }
+    case ART_NODE48: {
+        struct art_node48 *m = n48(n);
+        unsigned slot = 0;
+        while (atomic_load_explicit(&m->child[slot], memory_order_relaxed))
+            slot++; /* not full, so a free slot exists */
+        art_slot_publish(&m->child[slot], w);
+        art_word_set_byte(m->index, b, (uint8_t)(slot + 1));
+        break;
+    }
+    default:
+        art_slot_publish(&((struct art_node256 *)n)->child[b], w);
+        break;
+    }
+    count_set(n, count + 1);
+}
+
+void art_remove_child(struct art_node *n, uint8_t b) {
+    unsigned count = art_count(n);
+    switch (n->kind) {
+    case ART_NODE4:
+    case ART_NODE16: {
+        struct art_sorted *s = sorted(n);
+        int pos = sorted_find(n, b);
+        for (unsigned i = (unsigned)pos; i + 1 < count; i++) {
+            art_word_set_byte(s->keys, i, art_word_byte(s->keys, i + 1));
+            atomic_store_explicit(&s->child[i],
+                                  atomic_load_explicit(&s->child[i + 1], memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
+        art_word_set_byte(s->keys, count - 1, 0);
+        atomic_store_explicit(&s->child[count - 1], 0, memory_order_relaxed);
+        break;
+    }
+    case ART_NODE48: {
+        struct art_node48 *m = n48(n);
+        int slot = n48_slot(n, b);
+        art_word_set_byte(m->index, b, 0);
+        atomic_store_explicit(&m->child[slot], 0, memory_order_relaxed);
+        break;
+    }
+    default:
+        atomic_store_explicit(&((struct art_node256 *)n)->child[b], 0, memory_order_relaxed);
+        break;
+    }
+    count_set(n, count - 1);
+}
+
+void art_set_prefix(struct art_node *n, const uint8_t *bytes, uint32_t len) {
+    uint64_t w = 0;
+    for (unsigned i = 0; i < len && i < ART_PREFIX_STORED; i++)
+        w |= (uint64_t)bytes[i] << (8 * i);
+    atomic_store_explicit(&n->prefix, w, memory_order_relaxed);
+    atomic_store_explicit(&n->prefix_len, len, memory_order_relaxed);
+}
+
+void art_copy_into(struct art_node *to, struct art_node *from) {
+    atomic_store_explicit(&to->prefix, atomic_load_explicit(&from->prefix, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&to->prefix_len, art_prefix_len(from), memory_order_relaxed);
+    atomic_store_explicit(&to->end, atomic_load_explicit(&from->end, memory_order_relaxed),
+                          memory_order_relaxed);
+    uint8_t b;
+    for (uintptr_t w = art_next_child(from, 0, 1, &b); w; w = art_next_child(from, b + 1, 1, &b)) {
+        art_add_child(to, b, w);
+        if (b == 255)
+            break;
+    }
+}
+
+struct art_leaf *art_any_leaf(struct art_node *n) {
+    /* Every step goes one byte deeper in the key, so a path has at most
+     * LARCH_KEY_MAX + 1 nodes even when read torn. */
+    for (unsigned steps = 0; steps <= 1u << 12; steps++) {
+        uintptr_t w = art_slot_load(&n->end);
+        if (!w) {
+            uint8_t b;
+            w = art_next_child(n, 0, 1, &b);
+        }
+        if (!w)
+            return NULL;
+        if (art_is_leaf(w))
+            return art_leaf_of(w);
+        n = art_node_of(w);
+    }
+    return NULL;
+}

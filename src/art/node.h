@@ -1,0 +1,177 @@
+/* ART nodes (Leis, Kemper, Neumann, "The Adaptive Radix Tree", ICDE 2013): four
+ * inner node kinds by fan-out, and leaves that hold a whole key and its value.
+ *
+ * A node consumes, below its parent's branch byte, a compressed path (the prefix:
+ * its length always, its first ART_PREFIX_STORED bytes stored; longer prefixes are
+ * verified against a leaf), then branches on the next key byte. A key that ends
+ * exactly after the prefix (a prefix of its siblings' keys, or the empty key at the
+ * root) lives in the node's `end` slot. Child slots hold node pointers or tagged
+ * leaf pointers (lazy expansion: a lone key hangs as a leaf as high as it can).
+ *
+ * Every field a reader may see change is atomic and read relaxed under the node's
+ * version lock (common/vlock.h). A node's absolute key range never changes: a
+ * prefix split moves the front of its prefix into a new parent, a collapse moves
+ * its parent's prefix into it, so any leaf reachable from a node (even through
+ * stale pointers) carries the node's whole path, which is how long prefixes are
+ * read back. Child pointers are stored with release and loaded with acquire, so a
+ * reader that finds a new leaf or node also sees it initialised. */
+#ifndef LARCH_ART_NODE_H
+#define LARCH_ART_NODE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/vlock.h"
+
+#define ART_PREFIX_STORED 8
+
+enum art_kind { ART_NODE4, ART_NODE16, ART_NODE48, ART_NODE256 };
+
+struct art_node {
+    struct vlock lock;
+    _Atomic uint32_t prefix_len;
+    _Atomic uint16_t count; /* children, the end slot not included */
+    uint8_t kind;           /* fixed at allocation */
+    uint8_t unused;
+    _Atomic uint64_t prefix; /* stored prefix bytes, byte i in bits 8i..8i+7 */
+    _Atomic uintptr_t end;   /* tagged leaf of the key that ends here, or 0 */
+};
+
+/* Node4 and Node16: key bytes sorted ascending, children beside them. */
+struct art_sorted {
+    struct art_node h;
+    _Atomic uint64_t keys[2];
+    _Atomic uintptr_t child[];
+};
+
+/* Node48: index[byte] is 0 or the child's slot + 1. */
+struct art_node48 {
+    struct art_node h;
+    _Atomic uint64_t index[32];
+    _Atomic uintptr_t child[48];
+};
+
+struct art_node256 {
+    struct art_node h;
+    _Atomic uintptr_t child[256];
+};
+
+/* Key and length never change after publication; the value changes only under the
+ * lock of the node whose slot holds the leaf. */
+struct art_leaf {
+    _Atomic uint64_t value;
+    uint32_t len;
+    uint8_t key[];
+};
+
+static inline unsigned art_capacity(enum art_kind kind) {
+    return kind == ART_NODE4 ? 4 : kind == ART_NODE16 ? 16 : kind == ART_NODE48 ? 48 : 256;
+}
+
+/* ---- tagged child words ------------------------------------------------------ */
+
+static inline bool art_is_leaf(uintptr_t w) {
+    return w & 1;
+}
+
+static inline struct art_leaf *art_leaf_of(uintptr_t w) {
+    return (struct art_leaf *)(w - 1);
+}
+
+static inline uintptr_t art_leaf_word(struct art_leaf *l) {
+    return (uintptr_t)l + 1;
+}
+
+static inline struct art_node *art_node_of(uintptr_t w) {
+    return (struct art_node *)w;
+}
+
+/* acquire: pairs with the release in art_slot_publish; whoever finds a leaf or a
+ * node through a slot sees it initialised. */
+static inline uintptr_t art_slot_load(_Atomic uintptr_t *slot) {
+    return atomic_load_explicit(slot, memory_order_acquire);
+}
+
+/* release: the leaf or node stored (and every child it points to) was initialised
+ * before; see art_slot_load. */
+static inline void art_slot_publish(_Atomic uintptr_t *slot, uintptr_t w) {
+    atomic_store_explicit(slot, w, memory_order_release);
+}
+
+/* ---- small atomic fields (relaxed: read under the version lock, or written by its
+ * holder) ------------------------------------------------------------------------ */
+
+static inline unsigned art_count(struct art_node *n) {
+    return atomic_load_explicit(&n->count, memory_order_relaxed);
+}
+
+static inline uint32_t art_prefix_len(struct art_node *n) {
+    return atomic_load_explicit(&n->prefix_len, memory_order_relaxed);
+}
+
+static inline uint8_t art_word_byte(_Atomic uint64_t *words, unsigned i) {
+    return (uint8_t)(atomic_load_explicit(&words[i / 8], memory_order_relaxed) >> (8 * (i % 8)));
+}
+
+static inline void art_word_set_byte(_Atomic uint64_t *words, unsigned i, uint8_t b) {
+    uint64_t w = atomic_load_explicit(&words[i / 8], memory_order_relaxed);
+    unsigned shift = 8 * (i % 8);
+    w = (w & ~((uint64_t)0xff << shift)) | ((uint64_t)b << shift);
+    atomic_store_explicit(&words[i / 8], w, memory_order_relaxed);
+}
+
+static inline uint8_t art_prefix_byte(struct art_node *n, unsigned i) {
+    return art_word_byte(&n->prefix, i);
+}
+
+/* ---- node operations (node.c) --------------------------------------------------- */
+
+#define art_node_new larch__art_node_new
+/* A new node of `kind`, unlocked, empty, with no prefix; NULL if memory runs out. */
+struct art_node *art_node_new(enum art_kind kind);
+
+#define art_node_free larch__art_node_free
+void art_node_free(struct art_node *n);
+
+#define art_leaf_new larch__art_leaf_new
+struct art_leaf *art_leaf_new(const uint8_t *key, size_t len, uint64_t value);
+
+#define art_find_child larch__art_find_child
+/* The slot of the child for byte b, or NULL. Read optimistically: the caller
+ * validates. */
+_Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b);
+
+#define art_next_child larch__art_next_child
+/* In direction dir (+1 ascending, -1 descending), the first child whose byte is at
+ * or beyond `from` (0..255): its byte to *b and its word, or 0 if none. */
+uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b);
+
+#define art_is_full larch__art_is_full
+bool art_is_full(struct art_node *n);
+
+#define art_add_child larch__art_add_child
+/* Under n's lock, n not full: link w under byte b (absent). */
+void art_add_child(struct art_node *n, uint8_t b, uintptr_t w);
+
+#define art_remove_child larch__art_remove_child
+/* Under n's lock: unlink the child of byte b (present). */
+void art_remove_child(struct art_node *n, uint8_t b);
+
+#define art_copy_into larch__art_copy_into
+/* Under the source's lock: copy its prefix, end slot and children into `to` (a new,
+ * unpublished node big enough for them). */
+void art_copy_into(struct art_node *to, struct art_node *from);
+
+#define art_set_prefix larch__art_set_prefix
+/* Set n's prefix to `len` bytes, of which the first min(len, ART_PREFIX_STORED) are
+ * given in `bytes`. */
+void art_set_prefix(struct art_node *n, const uint8_t *bytes, uint32_t len);
+
+#define art_any_leaf larch__art_any_leaf
+/* Some leaf below n (optimistically; NULL if a torn read found none): it carries
+ * n's whole path, including the prefix bytes not stored in n. */
+struct art_leaf *art_any_leaf(struct art_node *n);
+
+#endif /* LARCH_ART_NODE_H */

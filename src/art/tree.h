@@ -1,0 +1,57 @@
+/* The ART handle and what its operations, scans, iterators and check share. */
+#ifndef LARCH_ART_TREE_H
+#define LARCH_ART_TREE_H
+
+#include <stdatomic.h>
+
+#include <larch/art.h>
+
+#include "art/node.h"
+#include "common/compiler.h"
+#include "common/stripe.h"
+
+struct larch_art {
+    /* A Node256 with no prefix, fixed for the tree's life: it is never replaced,
+     * so no operation has to lock the handle. Its end slot holds the empty key. */
+    struct art_node *root;
+    /* Optimistic restarts, for tests that must prove the slow paths ran. */
+    _Atomic unsigned long restarts;
+    struct larch__stripe len[LARCH_STRIPES];
+};
+
+static inline void art_count_restart(larch_art *t) {
+    atomic_fetch_add_explicit(&t->restarts, 1, memory_order_relaxed);
+}
+
+/* Optimistic attempts an operation makes before it falls back to lock coupling
+ * (every node on its path locked in turn), so that writers changing its nodes all
+ * the time cannot starve it (16; tests set 0 to run everything on the fallback
+ * path; set it before any thread uses a tree). */
+extern unsigned larch__art_optimistic_attempts;
+
+#define art_prefix_mismatch larch__art_prefix_mismatch
+/* Compare n's prefix with key[depth..): the number of leading prefix bytes that
+ * match (the prefix length if all do; fewer if the key differs or ends inside it).
+ * Bytes past the stored ones come from a leaf below n (art_any_leaf); *torn is set
+ * if none could be read (the caller restarts). With `full` false, those bytes are
+ * assumed to match (optimistic: a lookup verifies the leaf's whole key anyway). */
+uint32_t art_prefix_mismatch(struct art_node *n, const uint8_t *key, size_t len, size_t depth,
+                             bool full, bool *torn);
+
+#define art_prefix_bytes larch__art_prefix_bytes
+/* n's whole prefix, copied to out (which holds prefix_len bytes); false if a torn
+ * read found no leaf to read it from. */
+bool art_prefix_bytes(struct art_node *n, size_t depth, uint8_t *out);
+
+#define art_compact larch__art_compact
+/* After a delete left a node on key's path with too few children: shrink it or
+ * fold it into its parent, and so on up the path. Best effort (it gives up on
+ * allocation failure); the caller is pinned and holds no lock. */
+void art_compact(larch_art *t, const uint8_t *key, size_t len);
+
+#define art_retire_node larch__art_retire_node
+void art_retire_node(struct art_node *n);
+#define art_retire_leaf larch__art_retire_leaf
+void art_retire_leaf(struct art_leaf *l);
+
+#endif /* LARCH_ART_TREE_H */

@@ -1,0 +1,207 @@
+/* The ordered walk: a depth-first traversal with an explicit stack, reading every
+ * node optimistically. A leaf is emitted only after its node's version is checked,
+ * so it was in the tree, with that value, at that moment. A node is left only
+ * after its version is checked again, so no child was missed; if any check fails,
+ * the walk starts over from the root, bounded by the last key it emitted. */
+#include <string.h>
+
+#include "art/walk.h"
+#include "common/alloc.h"
+#include "common/backoff.h"
+#include "common/key.h"
+
+enum { RESTART = -100 };
+enum { PHASE_FIRST, PHASE_SECOND, PHASE_DONE };
+
+void art_walk_init(struct walk *w, int dir, const uint8_t *bound, size_t blen, bool inclusive) {
+    w->dir = dir;
+    w->bound = bound;
+    w->blen = blen;
+    w->inclusive = inclusive;
+    w->stack = w->inline_frames;
+    w->cap = WALK_INLINE_FRAMES;
+}
+
+void art_walk_fini(struct walk *w) {
+    if (w->stack != w->inline_frames)
+        larch__free(w->stack);
+    w->stack = w->inline_frames;
+    w->cap = WALK_INLINE_FRAMES;
+}
+
+static bool stack_reserve(struct walk *w, unsigned need) {
+    if (need <= w->cap)
+        return true;
+    unsigned cap = w->cap * 2 > need ? w->cap * 2 : need;
+    struct walk_frame *s = larch__malloc(cap * sizeof *s);
+    if (!s)
+        return false;
+    memcpy(s, w->stack, w->cap * sizeof *s);
+    art_walk_fini(w);
+    w->stack = s;
+    w->cap = cap;
+    return true;
+}
+
+/* Order of n's prefix against the bound's bytes from depth: <0, 0 (equal, the
+ * bound going on past it or ending right after it), >0 (greater, or the bound ends
+ * inside it). *torn if the bytes could not be read. */
+static int prefix_vs_bound(struct art_node *n, uint32_t plen, size_t depth, const uint8_t *bound,
+                           size_t blen, bool *torn) {
+    uint64_t stored = atomic_load_explicit(&n->prefix, memory_order_relaxed);
+    struct art_leaf *leaf = NULL;
+    for (uint32_t i = 0; i < plen; i++) {
+        if (depth + i >= blen)
+            return 1;
+        uint8_t p;
+        if (i < ART_PREFIX_STORED) {
+            p = (uint8_t)(stored >> (8 * i));
+        } else {
+            if (!leaf && (!(leaf = art_any_leaf(n)) || leaf->len < depth + plen)) {
+                *torn = true;
+                return 0;
+            }
+            p = leaf->key[depth + i];
+        }
+        if (p != bound[depth + i])
+            return p < bound[depth + i] ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Push node n, entered at depth, if any of its keys can qualify. */
+static int enter(struct walk *w, unsigned *sp, struct art_node *n, uint64_t v, size_t depth,
+                 bool tight) {
+    uint32_t plen = art_prefix_len(n);
+    if (depth + plen > LARCH_KEY_MAX)
+        return RESTART; /* torn */
+    if (tight && plen) {
+        bool torn = false;
+        int c = prefix_vs_bound(n, plen, depth, w->bound, w->blen, &torn);
+        if (torn || !vlock_validate(&n->lock, v))
+            return RESTART;
+        if (c * w->dir < 0)
+            return 0; /* the whole subtree is on the wrong side of the bound */
+        tight = c == 0;
+    }
+    depth += plen;
+    if (!stack_reserve(w, *sp + 1))
+        return LARCH_ENOMEM;
+    struct walk_frame *f = &w->stack[(*sp)++];
+    f->node = n;
+    f->v = v;
+    f->depth = (uint32_t)depth;
+    f->tight = tight;
+    f->phase = PHASE_FIRST;
+    if (!tight)
+        f->next = w->dir > 0 ? 0 : 255;
+    else if (w->blen > depth)
+        f->next = w->bound[depth];
+    else /* the bound is this node's end key: every child is above it */
+        f->next = w->dir > 0 ? 0 : -1;
+    return 0;
+}
+
+/* Emit a leaf read from f's node if its value validates. */
+static int emit_leaf(struct walk_frame *f, const struct art_leaf *l, art_emit_fn emit, void *ctx,
+                     const struct art_leaf **last) {
+    /* acquire: as in the lookups, the value may point to an object. */
+    uint64_t value = atomic_load_explicit(&((struct art_leaf *)l)->value, memory_order_acquire);
+    if (!vlock_validate(&f->node->lock, f->v))
+        return RESTART;
+    int r = emit(ctx, l, value);
+    if (r != WALK_REFUSED_STOP)
+        *last = l;
+    return r == WALK_MORE ? 0 : WALK_STOPPED;
+}
+
+/* The end leaf of f's node, if it qualifies. */
+static int visit_end(struct walk *w, struct walk_frame *f, art_emit_fn emit, void *ctx,
+                     const struct art_leaf **last) {
+    uintptr_t e = art_slot_load(&f->node->end);
+    if (!e)
+        return 0;
+    if (!art_is_leaf(e))
+        return RESTART;
+    /* Tight, the end key is the bound's first `depth` bytes: equal to the bound if
+     * it ends here, below it if it goes on. */
+    if (f->tight && (w->blen == f->depth ? !w->inclusive : w->dir > 0))
+        return 0;
+    return emit_leaf(f, art_leaf_of(e), emit, ctx, last);
+}
+
+/* The next child of f's node in the walk's direction: emitted if a leaf, pushed if
+ * a node. *done when there is none. */
+static int visit_child(struct walk *w, unsigned *sp, struct walk_frame *f, art_emit_fn emit,
+                       void *ctx, const struct art_leaf **last, bool *done) {
+    uint8_t b;
+    uintptr_t c = f->next < 0 || f->next > 255 ? 0 : art_next_child(f->node, f->next, w->dir, &b);
+    if (!c) {
+        *done = true;
+        return 0;
+    }
+    f->next = (int16_t)(b + w->dir);
+    bool tight = f->tight && w->blen > f->depth && b == w->bound[f->depth];
+    if (art_is_leaf(c)) {
+        const struct art_leaf *l = art_leaf_of(c);
+        if (tight) {
+            int cmp = larch__key_cmp(l->key, l->len, w->bound, w->blen) * w->dir;
+            if (cmp < 0 || (cmp == 0 && !w->inclusive))
+                return 0;
+        }
+        return emit_leaf(f, l, emit, ctx, last);
+    }
+    struct art_node *n = art_node_of(c);
+    uint64_t v;
+    if (!vlock_read_begin(&n->lock, &v) || !vlock_validate(&f->node->lock, f->v))
+        return RESTART;
+    return enter(w, sp, n, v, f->depth + 1, tight);
+}
+
+/* One pass from the root; RESTART if a check failed. */
+static int walk_once(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx,
+                     const struct art_leaf **last) {
+    unsigned sp = 0;
+    uint64_t v;
+    if (!vlock_read_begin(&t->root->lock, &v))
+        return RESTART;
+    int r = enter(w, &sp, t->root, v, 0, w->bound != NULL);
+    while (r == 0 && sp > 0) {
+        struct walk_frame *f = &w->stack[sp - 1];
+        /* Ascending: the end key, then the children; descending the other way. */
+        bool end_now = (w->dir > 0) == (f->phase == PHASE_FIRST);
+        if (f->phase == PHASE_DONE) {
+            if (!vlock_validate(&f->node->lock, f->v))
+                return RESTART;
+            sp--;
+        } else if (end_now) {
+            f->phase++;
+            r = visit_end(w, f, emit, ctx, last);
+        } else {
+            bool done = false;
+            r = visit_child(w, &sp, f, emit, ctx, last, &done);
+            if (done)
+                f->phase++;
+        }
+    }
+    return r;
+}
+
+int art_walk(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx) {
+    struct larch__backoff backoff = {0};
+    const struct art_leaf *last = NULL;
+    for (;;) {
+        int r = walk_once(t, w, emit, ctx, &last);
+        if (r != RESTART)
+            return r;
+        art_count_restart(t);
+        larch__backoff_wait(&backoff);
+        if (last) {
+            /* Pinned, so the last leaf emitted (and its key) is still there to
+             * bound the next pass. */
+            w->bound = last->key;
+            w->blen = last->len;
+            w->inclusive = false;
+        }
+    }
+}
