@@ -181,12 +181,14 @@ void art_add_child(struct art_node *n, uint8_t b, uintptr_t w) {
         unsigned pos = 0;
         while (pos < count && art_word_byte(s->keys, pos) < b)
             pos++;
-        /* Shift the tail up by one; readers that see it half-moved fail validation. */
+        /* Shift the tail up by one; readers that see it half-moved fail validation.
+         * A moved pointer is published again (release): a reader that finds it in
+         * its new place must see what it points to initialised, and only this
+         * store can tell it so. */
         for (unsigned i = count; i > pos; i--) {
             art_word_set_byte(s->keys, i, art_word_byte(s->keys, i - 1));
-            atomic_store_explicit(&s->child[i],
-                                  atomic_load_explicit(&s->child[i - 1], memory_order_relaxed),
-                                  memory_order_relaxed);
+            art_slot_publish(&s->child[i],
+                             atomic_load_explicit(&s->child[i - 1], memory_order_relaxed));
         }
         art_word_set_byte(s->keys, pos, b);
         art_slot_publish(&s->child[pos], w);
@@ -215,11 +217,10 @@ void art_remove_child(struct art_node *n, uint8_t b) {
     case ART_NODE16: {
         struct art_sorted *s = sorted(n);
         int pos = sorted_find(n, b);
-        for (unsigned i = (unsigned)pos; i + 1 < count; i++) {
+        for (unsigned i = (unsigned)pos; i + 1 < count; i++) { /* (moved: as above) */
             art_word_set_byte(s->keys, i, art_word_byte(s->keys, i + 1));
-            atomic_store_explicit(&s->child[i],
-                                  atomic_load_explicit(&s->child[i + 1], memory_order_relaxed),
-                                  memory_order_relaxed);
+            art_slot_publish(&s->child[i],
+                             atomic_load_explicit(&s->child[i + 1], memory_order_relaxed));
         }
         art_word_set_byte(s->keys, count - 1, 0);
         atomic_store_explicit(&s->child[count - 1], 0, memory_order_relaxed);
