@@ -136,15 +136,15 @@ enum spot_kind {
 
 struct spot {
     enum spot_kind kind;
-    bool locked;                 /* lock coupling: node and parent (if any) are held */
+    bool locked; /* lock coupling: node and parent (if any) are held */
     struct art_node *node, *parent;
-    uint64_t v, pv;              /* their versions (optimistic) */
-    _Atomic uintptr_t *slot;     /* PRESENT, SPLIT_LEAF: the slot of the leaf */
-    _Atomic uintptr_t *pslot;    /* parent's slot holding node */
-    size_t depth;                /* SPLIT_PREFIX: where node's prefix starts; else
-                                  * where it branches (after its prefix) */
-    uint32_t match;              /* SPLIT_PREFIX: prefix bytes the key matches */
-    struct art_leaf *leaf;       /* PRESENT, SPLIT_LEAF */
+    uint64_t v, pv;           /* their versions (optimistic) */
+    _Atomic uintptr_t *slot;  /* PRESENT, SPLIT_LEAF: the slot of the leaf */
+    _Atomic uintptr_t *pslot; /* parent's slot holding node */
+    size_t depth;             /* SPLIT_PREFIX: where node's prefix starts; else
+                               * where it branches (after its prefix) */
+    uint32_t match;           /* SPLIT_PREFIX: prefix bytes the key matches */
+    struct art_leaf *leaf;    /* PRESENT, SPLIT_LEAF */
 };
 
 static void spot_release(struct spot *s) {
@@ -547,7 +547,8 @@ static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t
         /* The old leaf and the new key share `common` bytes past the branch. */
         struct art_leaf *old = s->leaf;
         size_t at = s->depth + 1, common = 0;
-        while (at + common < len && at + common < old->len && key[at + common] == old->key[at + common])
+        while (at + common < len && at + common < old->len &&
+               key[at + common] == old->key[at + common])
             common++;
         struct art_node *x = split_node(sp, key, at, (uint32_t)common);
         place_leaf(x, at + common, art_leaf_word(old));

@@ -53,7 +53,7 @@ enum { DIR_NONE = 0 };
 
 struct larch_art_iter {
     larch_art *t;
-    int dir;      /* +1 / -1 as the batch was read; DIR_NONE: not positioned */
+    int dir; /* +1 / -1 as the batch was read; DIR_NONE: not positioned */
     int status;
     unsigned idx, n;
     bool exhausted; /* nothing lies beyond the batch in its direction */

@@ -72,8 +72,9 @@ static int sorted_find(struct art_node *n, uint8_t b) {
     if (n->kind == ART_NODE16) {
         /* All 16 key bytes at once: the two words as one vector (little-endian,
          * byte i of the words is lane i). */
-        __m128i keys = _mm_set_epi64x((long long)atomic_load_explicit(&s->keys[1], memory_order_relaxed),
-                                      (long long)atomic_load_explicit(&s->keys[0], memory_order_relaxed));
+        __m128i keys =
+            _mm_set_epi64x((long long)atomic_load_explicit(&s->keys[1], memory_order_relaxed),
+                           (long long)atomic_load_explicit(&s->keys[0], memory_order_relaxed));
         unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(keys, _mm_set1_epi8((char)b)));
         mask &= (1u << count) - 1;
         return mask ? __builtin_ctz(mask) : -1;

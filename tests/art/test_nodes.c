@@ -50,8 +50,10 @@ static void a_node_grows_through_every_kind_and_shrinks_back(void) {
         }
         REQUIRE(node != NULL);
         unsigned left = n - 1;
-        int want = left <= 3 ? ART_NODE4 : left <= 12 ? ART_NODE16 : left <= 37 ? ART_NODE48
-                                                                                 : ART_NODE256;
+        int want = left <= 3    ? ART_NODE4
+                   : left <= 12 ? ART_NODE16
+                   : left <= 37 ? ART_NODE48
+                                : ART_NODE256;
         CHECK_EQ(node->kind, want);
         seen[node->kind] = 1;
     }

@@ -5,42 +5,46 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Every call of the B+ tree has exactly the contracted type. */
-static void shape_btree(void) {
-    larch_btree *(*new_)(void) = larch_btree_new;
-    void (*free_)(larch_btree *) = larch_btree_free;
-    int (*put)(larch_btree *, const void *, size_t, uint64_t, uint64_t *) = larch_btree_put;
-    int (*ins)(larch_btree *, const void *, size_t, uint64_t, uint64_t *) = larch_btree_insert;
-    int (*get)(larch_btree *, const void *, size_t, uint64_t *) = larch_btree_get;
-    int (*del)(larch_btree *, const void *, size_t, uint64_t *) = larch_btree_del;
-    int (*upd)(larch_btree *, const void *, size_t, larch_update_fn, void *) = larch_btree_update;
-    int (*cas)(larch_btree *, const void *, size_t, uint64_t, uint64_t, uint64_t *) =
-        larch_btree_cas;
-    long (*scan)(larch_btree *, const void *, size_t, const void *, size_t, larch_scan_fn,
-                 void *) = larch_btree_scan;
-    size_t (*len)(larch_btree *) = larch_btree_len;
-    int (*height)(larch_btree *) = larch_btree_height;
-    int (*check)(larch_btree *, FILE *) = larch_btree_check;
-    larch_btree_iter *(*it_new)(larch_btree *) = larch_btree_iter_new;
-    void (*it_free)(larch_btree_iter *) = larch_btree_iter_free;
-    void (*seek)(larch_btree_iter *, const void *, size_t) = larch_btree_iter_seek;
-    void (*seekp)(larch_btree_iter *, const void *, size_t) = larch_btree_iter_seek_for_prev;
-    void (*first)(larch_btree_iter *) = larch_btree_iter_seek_first;
-    void (*last)(larch_btree_iter *) = larch_btree_iter_seek_last;
-    int (*valid)(const larch_btree_iter *) = larch_btree_iter_valid;
-    void (*next)(larch_btree_iter *) = larch_btree_iter_next;
-    void (*prev)(larch_btree_iter *) = larch_btree_iter_prev;
-    const void *(*key)(const larch_btree_iter *, size_t *) = larch_btree_iter_key;
-    uint64_t (*value)(const larch_btree_iter *) = larch_btree_iter_value;
-    int (*ist)(const larch_btree_iter *) = larch_btree_iter_status;
-    (void)new_, (void)free_, (void)put, (void)ins, (void)get, (void)del, (void)upd, (void)cas;
-    (void)scan, (void)len, (void)height, (void)check, (void)it_new, (void)it_free, (void)seek;
-    (void)seekp, (void)first, (void)last, (void)valid, (void)next, (void)prev, (void)key;
-    (void)value, (void)ist;
+/* Every call of the B+ tree and of the ART has exactly the contracted type. */
+#define SHAPE(P)                                                                         \
+static void shape_##P(void) {                                                                  \
+    larch_##P *(*new_)(void) = larch_##P##_new;                                                  \
+    void (*free_)(larch_##P *) = larch_##P##_free;                                               \
+    int (*put)(larch_##P *, const void *, size_t, uint64_t, uint64_t *) = larch_##P##_put;       \
+    int (*ins)(larch_##P *, const void *, size_t, uint64_t, uint64_t *) = larch_##P##_insert;    \
+    int (*get)(larch_##P *, const void *, size_t, uint64_t *) = larch_##P##_get;                 \
+    int (*del)(larch_##P *, const void *, size_t, uint64_t *) = larch_##P##_del;                 \
+    int (*upd)(larch_##P *, const void *, size_t, larch_update_fn, void *) = larch_##P##_update; \
+    int (*cas)(larch_##P *, const void *, size_t, uint64_t, uint64_t, uint64_t *) =            \
+        larch_##P##_cas;                                                                         \
+    long (*scan)(larch_##P *, const void *, size_t, const void *, size_t, larch_scan_fn,       \
+                 void *) = larch_##P##_scan;                                                     \
+    size_t (*len)(larch_##P *) = larch_##P##_len;                                                \
+    int (*height)(larch_##P *) = larch_##P##_height;                                             \
+    int (*check)(larch_##P *, FILE *) = larch_##P##_check;                                       \
+    larch_##P##_iter *(*it_new)(larch_##P *) = larch_##P##_iter_new;                               \
+    void (*it_free)(larch_##P##_iter *) = larch_##P##_iter_free;                                   \
+    void (*seek)(larch_##P##_iter *, const void *, size_t) = larch_##P##_iter_seek;                \
+    void (*seekp)(larch_##P##_iter *, const void *, size_t) = larch_##P##_iter_seek_for_prev;      \
+    void (*first)(larch_##P##_iter *) = larch_##P##_iter_seek_first;                               \
+    void (*last)(larch_##P##_iter *) = larch_##P##_iter_seek_last;                                 \
+    int (*valid)(const larch_##P##_iter *) = larch_##P##_iter_valid;                               \
+    void (*next)(larch_##P##_iter *) = larch_##P##_iter_next;                                      \
+    void (*prev)(larch_##P##_iter *) = larch_##P##_iter_prev;                                      \
+    const void *(*key)(const larch_##P##_iter *, size_t *) = larch_##P##_iter_key;                 \
+    uint64_t (*value)(const larch_##P##_iter *) = larch_##P##_iter_value;                          \
+    int (*ist)(const larch_##P##_iter *) = larch_##P##_iter_status;                                \
+    (void)new_, (void)free_, (void)put, (void)ins, (void)get, (void)del, (void)upd, (void)cas; \
+    (void)scan, (void)len, (void)height, (void)check, (void)it_new, (void)it_free, (void)seek; \
+    (void)seekp, (void)first, (void)last, (void)valid, (void)next, (void)prev, (void)key;      \
+    (void)value, (void)ist;                                                                    \
 }
+SHAPE(btree)
+SHAPE(art)
 
 int main(void) {
     shape_btree();
+    shape_art();
     _Static_assert(LARCH_OK == 0 && LARCH_NOTFOUND == 1 && LARCH_EXISTS == 2 && LARCH_DELETED == 3,
                    "status values");
     _Static_assert(LARCH_EINVAL == -1 && LARCH_ENOMEM == -2 && LARCH_EKEYSIZE == -3 &&
