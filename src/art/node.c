@@ -167,6 +167,57 @@ uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b) {
     }
 }
 
+unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8_t *bytes,
+                      uintptr_t *words) {
+    unsigned got = 0;
+    switch (n->kind) {
+    case ART_NODE4:
+    case ART_NODE16: {
+        struct art_sorted *s = sorted(n);
+        unsigned count = sorted_count(n);
+        uint64_t k[2] = {atomic_load_explicit(&s->keys[0], memory_order_relaxed),
+                         atomic_load_explicit(&s->keys[1], memory_order_relaxed)};
+        for (unsigned j = 0; j < count && got < max; j++) {
+            unsigned i = dir > 0 ? j : count - 1 - j;
+            uint8_t b = (uint8_t)(k[i / 8] >> (8 * (i % 8)));
+            if (dir > 0 ? b < from : b > from)
+                continue;
+            uintptr_t w = art_slot_load(&s->child[i]);
+            if (w) {
+                bytes[got] = b;
+                words[got++] = w;
+                if (!art_is_leaf(w))
+                    break;
+            }
+        }
+        return got;
+    }
+    case ART_NODE48:
+        for (int b = from; b >= 0 && b < 256 && got < max; b += dir) {
+            int i = n48_slot(n, (uint8_t)b);
+            uintptr_t w = i < 0 ? 0 : art_slot_load(&n48(n)->child[i]);
+            if (w) {
+                bytes[got] = (uint8_t)b;
+                words[got++] = w;
+                if (!art_is_leaf(w))
+                    break;
+            }
+        }
+        return got;
+    default:
+        for (int b = from; b >= 0 && b < 256 && got < max; b += dir) {
+            uintptr_t w = art_slot_load(&((struct art_node256 *)n)->child[b]);
+            if (w) {
+                bytes[got] = (uint8_t)b;
+                words[got++] = w;
+                if (!art_is_leaf(w))
+                    break;
+            }
+        }
+        return got;
+    }
+}
+
 /* ---- changes, under the node's lock ----------------------------------------------- */
 
 static void count_set(struct art_node *n, unsigned c) {

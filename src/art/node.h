@@ -148,6 +148,13 @@ _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b);
  * or beyond `from` (0..255): its byte to *b and its word, or 0 if none. */
 uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b);
 
+#define art_children larch__art_children
+/* Up to max children in direction dir from byte `from` (as art_next_child), ending
+ * early after the first inner node: their bytes and words, in order, in one pass
+ * over the node. Returns how many. */
+unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8_t *bytes,
+                      uintptr_t *words);
+
 #define art_is_full larch__art_is_full
 bool art_is_full(struct art_node *n);
 

@@ -130,32 +130,65 @@ static int visit_end(struct walk *w, struct walk_frame *f, art_emit_fn emit, voi
     return emit_leaf(f, art_leaf_of(e), emit, ctx, last);
 }
 
-/* The next child of f's node in the walk's direction: emitted if a leaf, pushed if
- * a node. *done when there is none. */
-static int visit_child(struct walk *w, unsigned *sp, struct walk_frame *f, art_emit_fn emit,
-                       void *ctx, const struct art_leaf **last, bool *done) {
-    uint8_t b;
-    uintptr_t c = f->next < 0 || f->next > 255 ? 0 : art_next_child(f->node, f->next, w->dir, &b);
-    if (!c) {
+/* Leaves of one node read per validation. Their cache misses overlap: all are
+ * prefetched before the first is read. */
+#define RUN_MAX 32
+
+/* Whether a leaf under the child of byte b is on the walk's side of the bound. */
+static bool leaf_qualifies(const struct walk *w, const struct walk_frame *f, uint8_t b,
+                           const struct art_leaf *l) {
+    if (!f->tight || w->blen <= f->depth || b != w->bound[f->depth])
+        return true;
+    int cmp = larch__key_cmp(l->key, l->len, w->bound, w->blen) * w->dir;
+    return cmp > 0 || (cmp == 0 && w->inclusive);
+}
+
+/* The next children of f's node in the walk's direction: a run of leaves (read
+ * together, validated once, then emitted), up to the first inner node, which is
+ * entered. *done when there are none left. */
+static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, art_emit_fn emit,
+                          void *ctx, const struct art_leaf **last, bool *done) {
+    uint8_t byte[RUN_MAX];
+    uintptr_t word[RUN_MAX];
+    uint64_t value[RUN_MAX];
+    unsigned got = f->next < 0 || f->next > 255
+                       ? 0
+                       : art_children(f->node, f->next, w->dir, RUN_MAX, byte, word);
+    /* The run: the leaves up to the first inner node. */
+    unsigned n = 0;
+    while (n < got && art_is_leaf(word[n]))
+        __builtin_prefetch(art_leaf_of(word[n++]));
+    uintptr_t inner = n < got ? word[n] : 0;
+    uint8_t inner_byte = n < got ? byte[n] : 0;
+    int next = !got ? f->next : (inner ? inner_byte : byte[n - 1]) + w->dir;
+    if (!n && !inner) {
         *done = true;
         return 0;
     }
-    f->next = (int16_t)(b + w->dir);
-    bool tight = f->tight && w->blen > f->depth && b == w->bound[f->depth];
-    if (art_is_leaf(c)) {
-        const struct art_leaf *l = art_leaf_of(c);
-        if (tight) {
-            int cmp = larch__key_cmp(l->key, l->len, w->bound, w->blen) * w->dir;
-            if (cmp < 0 || (cmp == 0 && !w->inclusive))
-                return 0;
-        }
-        return emit_leaf(f, l, emit, ctx, last);
-    }
-    struct art_node *n = art_node_of(c);
-    uint64_t v;
-    if (!vlock_read_begin(&n->lock, &v) || !vlock_validate(&f->node->lock, f->v))
+    /* acquire: as in the lookups, a value may point to an object. */
+    for (unsigned i = 0; i < n; i++)
+        value[i] = atomic_load_explicit(&art_leaf_of(word[i])->value, memory_order_acquire);
+    if (!vlock_validate(&f->node->lock, f->v))
         return RESTART;
-    return enter(w, sp, n, v, f->depth + 1, tight);
+    f->next = (int16_t)next;
+    for (unsigned i = 0; i < n; i++) {
+        const struct art_leaf *l = art_leaf_of(word[i]);
+        if (!leaf_qualifies(w, f, byte[i], l))
+            continue;
+        int r = emit(ctx, l, value[i]);
+        if (r != WALK_REFUSED_STOP)
+            *last = l;
+        if (r != WALK_MORE)
+            return WALK_STOPPED;
+    }
+    if (!inner)
+        return 0;
+    struct art_node *child = art_node_of(inner);
+    uint64_t v;
+    if (!vlock_read_begin(&child->lock, &v) || !vlock_validate(&f->node->lock, f->v))
+        return RESTART;
+    bool tight = f->tight && w->blen > f->depth && inner_byte == w->bound[f->depth];
+    return enter(w, sp, child, v, f->depth + 1, tight);
 }
 
 /* One pass from the root; RESTART if a check failed. */
@@ -179,7 +212,7 @@ static int walk_once(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx,
             r = visit_end(w, f, emit, ctx, last);
         } else {
             bool done = false;
-            r = visit_child(w, &sp, f, emit, ctx, last, &done);
+            r = visit_children(w, &sp, f, emit, ctx, last, &done);
             if (done)
                 f->phase++;
         }
