@@ -60,17 +60,18 @@ static void check_child(struct check *c, uintptr_t w, uint8_t b, size_t depth) {
 }
 
 static void check_sorted(struct check *c, struct art_node *n, size_t depth) {
-    struct art_sorted *s = (struct art_sorted *)n;
+    _Atomic uint64_t *keys = art_sorted_keys(n);
+    _Atomic uintptr_t *child = art_sorted_child(n);
     unsigned count = art_count(n), cap = art_capacity(n->kind);
     for (unsigned i = 0; i < cap; i++) {
-        uintptr_t w = atomic_load_explicit(&s->child[i], memory_order_relaxed);
+        uintptr_t w = atomic_load_explicit(&child[i], memory_order_relaxed);
         if (i >= count) {
             if (w)
                 fail(c, n, "slot %u past the count %u is not empty", i, count);
             continue;
         }
-        uint8_t b = art_word_byte(s->keys, i);
-        if (i > 0 && art_word_byte(s->keys, i - 1) >= b)
+        uint8_t b = art_word_byte(keys, i);
+        if (i > 0 && art_word_byte(keys, i - 1) >= b)
             fail(c, n, "keys not strictly ascending at %u", i);
         if (!w)
             fail(c, n, "empty child at %u", i);

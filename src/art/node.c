@@ -15,9 +15,9 @@
 static size_t node_size(enum art_kind kind) {
     switch (kind) {
     case ART_NODE4:
-        return sizeof(struct art_sorted) + 4 * sizeof(uintptr_t);
+        return sizeof(struct art_sorted) + 8 + 4 * sizeof(uintptr_t);
     case ART_NODE16:
-        return sizeof(struct art_sorted) + 16 * sizeof(uintptr_t);
+        return sizeof(struct art_sorted) + 16 + 16 * sizeof(uintptr_t);
     case ART_NODE48:
         return sizeof(struct art_node48);
     default:
@@ -55,10 +55,6 @@ bool art_is_full(struct art_node *n) {
 
 /* ---- Node4 / Node16 ------------------------------------------------------------ */
 
-static struct art_sorted *sorted(struct art_node *n) {
-    return (struct art_sorted *)n;
-}
-
 /* Entries of a sorted node, clamped to its capacity against torn counts. */
 static unsigned sorted_count(struct art_node *n) {
     unsigned c = art_count(n), cap = art_capacity(n->kind);
@@ -66,22 +62,22 @@ static unsigned sorted_count(struct art_node *n) {
 }
 
 static int sorted_find(struct art_node *n, uint8_t b) {
-    struct art_sorted *s = sorted(n);
+    _Atomic uint64_t *keys = art_sorted_keys(n);
     unsigned count = sorted_count(n);
 #if defined(__SSE2__)
     if (n->kind == ART_NODE16) {
         /* All 16 key bytes at once: the two words as one vector (little-endian,
          * byte i of the words is lane i). */
-        __m128i keys =
-            _mm_set_epi64x((long long)atomic_load_explicit(&s->keys[1], memory_order_relaxed),
-                           (long long)atomic_load_explicit(&s->keys[0], memory_order_relaxed));
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(keys, _mm_set1_epi8((char)b)));
+        __m128i lanes =
+            _mm_set_epi64x((long long)atomic_load_explicit(&keys[1], memory_order_relaxed),
+                           (long long)atomic_load_explicit(&keys[0], memory_order_relaxed));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lanes, _mm_set1_epi8((char)b)));
         mask &= (1u << count) - 1;
         return mask ? __builtin_ctz(mask) : -1;
     }
 #endif
     for (unsigned i = 0; i < count; i++)
-        if (art_word_byte(s->keys, i) == b)
+        if (art_word_byte(keys, i) == b)
             return (int)i;
     return -1;
 }
@@ -105,7 +101,7 @@ _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
     case ART_NODE4:
     case ART_NODE16: {
         int i = sorted_find(n, b);
-        return i < 0 ? NULL : &sorted(n)->child[i];
+        return i < 0 ? NULL : &art_sorted_child(n)[i];
     }
     case ART_NODE48: {
         int i = n48_slot(n, b);
@@ -120,22 +116,23 @@ uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b) {
     switch (n->kind) {
     case ART_NODE4:
     case ART_NODE16: {
-        struct art_sorted *s = sorted(n);
+        _Atomic uint64_t *keys = art_sorted_keys(n);
+        _Atomic uintptr_t *child = art_sorted_child(n);
         unsigned count = sorted_count(n);
         if (dir > 0) {
             for (unsigned i = 0; i < count; i++) {
-                uint8_t k = art_word_byte(s->keys, i);
+                uint8_t k = art_word_byte(keys, i);
                 if (k >= from) {
                     *b = k;
-                    return art_slot_load(&s->child[i]);
+                    return art_slot_load(&child[i]);
                 }
             }
         } else {
             for (unsigned i = count; i-- > 0;) {
-                uint8_t k = art_word_byte(s->keys, i);
+                uint8_t k = art_word_byte(keys, i);
                 if (k <= from) {
                     *b = k;
-                    return art_slot_load(&s->child[i]);
+                    return art_slot_load(&child[i]);
                 }
             }
         }
@@ -173,16 +170,18 @@ unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8
     switch (n->kind) {
     case ART_NODE4:
     case ART_NODE16: {
-        struct art_sorted *s = sorted(n);
+        _Atomic uint64_t *keys = art_sorted_keys(n);
+        _Atomic uintptr_t *child = art_sorted_child(n);
         unsigned count = sorted_count(n);
-        uint64_t k[2] = {atomic_load_explicit(&s->keys[0], memory_order_relaxed),
-                         atomic_load_explicit(&s->keys[1], memory_order_relaxed)};
+        uint64_t k[2] = {atomic_load_explicit(&keys[0], memory_order_relaxed), 0};
+        if (n->kind == ART_NODE16) /* a Node4 has one word of keys */
+            k[1] = atomic_load_explicit(&keys[1], memory_order_relaxed);
         for (unsigned j = 0; j < count && got < max; j++) {
             unsigned i = dir > 0 ? j : count - 1 - j;
             uint8_t b = (uint8_t)(k[i / 8] >> (8 * (i % 8)));
             if (dir > 0 ? b < from : b > from)
                 continue;
-            uintptr_t w = art_slot_load(&s->child[i]);
+            uintptr_t w = art_slot_load(&child[i]);
             if (w) {
                 bytes[got] = b;
                 words[got++] = w;
@@ -229,21 +228,21 @@ void art_add_child(struct art_node *n, uint8_t b, uintptr_t w) {
     switch (n->kind) {
     case ART_NODE4:
     case ART_NODE16: {
-        struct art_sorted *s = sorted(n);
+        _Atomic uint64_t *keys = art_sorted_keys(n);
+        _Atomic uintptr_t *child = art_sorted_child(n);
         unsigned pos = 0;
-        while (pos < count && art_word_byte(s->keys, pos) < b)
+        while (pos < count && art_word_byte(keys, pos) < b)
             pos++;
         /* Shift the tail up by one; readers that see it half-moved fail validation.
          * A moved pointer is published again (release): a reader that finds it in
          * its new place must see what it points to initialised, and only this
          * store can tell it so. */
         for (unsigned i = count; i > pos; i--) {
-            art_word_set_byte(s->keys, i, art_word_byte(s->keys, i - 1));
-            art_slot_publish(&s->child[i],
-                             atomic_load_explicit(&s->child[i - 1], memory_order_relaxed));
+            art_word_set_byte(keys, i, art_word_byte(keys, i - 1));
+            art_slot_publish(&child[i], atomic_load_explicit(&child[i - 1], memory_order_relaxed));
         }
-        art_word_set_byte(s->keys, pos, b);
-        art_slot_publish(&s->child[pos], w);
+        art_word_set_byte(keys, pos, b);
+        art_slot_publish(&child[pos], w);
         break;
     }
     case ART_NODE48: {
@@ -267,15 +266,15 @@ void art_remove_child(struct art_node *n, uint8_t b) {
     switch (n->kind) {
     case ART_NODE4:
     case ART_NODE16: {
-        struct art_sorted *s = sorted(n);
+        _Atomic uint64_t *keys = art_sorted_keys(n);
+        _Atomic uintptr_t *child = art_sorted_child(n);
         int pos = sorted_find(n, b);
         for (unsigned i = (unsigned)pos; i + 1 < count; i++) { /* (moved: as above) */
-            art_word_set_byte(s->keys, i, art_word_byte(s->keys, i + 1));
-            art_slot_publish(&s->child[i],
-                             atomic_load_explicit(&s->child[i + 1], memory_order_relaxed));
+            art_word_set_byte(keys, i, art_word_byte(keys, i + 1));
+            art_slot_publish(&child[i], atomic_load_explicit(&child[i + 1], memory_order_relaxed));
         }
-        art_word_set_byte(s->keys, count - 1, 0);
-        atomic_store_explicit(&s->child[count - 1], 0, memory_order_relaxed);
+        art_word_set_byte(keys, count - 1, 0);
+        atomic_store_explicit(&child[count - 1], 0, memory_order_relaxed);
         break;
     }
     case ART_NODE48: {

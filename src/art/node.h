@@ -39,11 +39,11 @@ struct art_node {
     _Atomic uintptr_t end;   /* tagged leaf of the key that ends here, or 0 */
 };
 
-/* Node4 and Node16: key bytes sorted ascending, children beside them. */
+/* Node4 and Node16: key bytes sorted ascending (one word for a Node4, two for a
+ * Node16), then the children in the same order (art_sorted_child). */
 struct art_sorted {
     struct art_node h;
-    _Atomic uint64_t keys[2];
-    _Atomic uintptr_t child[];
+    _Atomic uint64_t keys[];
 };
 
 /* Node48: index[byte] is 0 or the child's slot + 1. */
@@ -98,6 +98,14 @@ static inline uintptr_t art_slot_load(_Atomic uintptr_t *slot) {
  * before; see art_slot_load. */
 static inline void art_slot_publish(_Atomic uintptr_t *slot, uintptr_t w) {
     atomic_store_explicit(slot, w, memory_order_release);
+}
+
+static inline _Atomic uint64_t *art_sorted_keys(struct art_node *n) {
+    return ((struct art_sorted *)n)->keys;
+}
+
+static inline _Atomic uintptr_t *art_sorted_child(struct art_node *n) {
+    return (_Atomic uintptr_t *)(art_sorted_keys(n) + (n->kind == ART_NODE4 ? 1 : 2));
 }
 
 /* ---- small atomic fields (relaxed: read under the version lock, or written by its
