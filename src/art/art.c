@@ -160,10 +160,8 @@ static void spot_release(struct spot *s) {
 static bool enter_child(struct spot *s, struct art_node *child, _Atomic uintptr_t *slot) {
     uint64_t cv = 0;
     if (s->locked) {
-        if (!vlock_lock(&child->lock)) {
-            spot_release(s);
-            return false;
-        }
+        if (!vlock_lock(&child->lock))
+            return false; /* (the caller lets go of what it holds) */
         if (s->parent)
             vlock_unlock_unchanged(&s->parent->lock);
     } else if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&s->node->lock, s->v)) {
@@ -218,6 +216,8 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
             s->kind = leaf_matches(s->leaf, key, len) ? SPOT_PRESENT : SPOT_SPLIT_LEAF;
             return true;
         }
+        if (depth < len)
+            art_prefetch_child(w, key, len, depth + 1);
         if (depth == len || !enter_child(s, art_node_of(w), slot)) {
             spot_release(s); /* (an end slot holds only leaves; a torn read) */
             return false;
@@ -229,6 +229,10 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
 /* Take the locks a change at s needs: the node, and its parent if `parent`. With
  * lock coupling both are held already; the parent is let go if not needed. */
 static bool spot_lock(struct spot *s, bool parent) {
+    if (parent && !s->parent) {
+        spot_release(s); /* the root is never replaced or split: a torn read */
+        return false;
+    }
     if (s->locked) {
         if (!parent && s->parent) {
             vlock_unlock_unchanged(&s->parent->lock);
@@ -282,6 +286,7 @@ static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t
         }
         if (depth == len)
             return -1; /* torn: an end slot holds only leaves */
+        art_prefetch_child(w, key, len, depth + 1);
         struct art_node *child = art_node_of(w);
         uint64_t cv;
         if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&n->lock, v))
@@ -304,8 +309,10 @@ int larch_art_get(larch_art *t, const void *key, size_t len, uint64_t *val) {
     for (unsigned attempt = 0;; attempt++) {
         if (attempt >= larch__art_optimistic_attempts) {
             struct spot s;
-            if (!locate(t, key, len, true, &s))
+            if (!locate(t, key, len, true, &s)) {
+                restart_wait(t, &backoff);
                 continue;
+            }
             rc = s.kind == SPOT_PRESENT ? LARCH_OK : LARCH_NOTFOUND;
             if (rc == LARCH_OK)
                 found = leaf_value(s.leaf);
@@ -498,7 +505,8 @@ static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t
         return apply_absent_readonly(s, op);
     struct art_node *n = s->node;
     /* What this case needs: memory first, then locks. */
-    bool grow = s->kind == SPOT_ADD_CHILD && art_is_full(n);
+    /* (read unvalidated: a Node256 is never full, whatever a torn count says) */
+    bool grow = s->kind == SPOT_ADD_CHILD && n->kind != ART_NODE256 && art_is_full(n);
     bool parent = grow || s->kind == SPOT_SPLIT_PREFIX;
     enum art_kind kind = grow ? (enum art_kind)(n->kind + 1) : ART_NODE4;
     bool need_node = grow || s->kind == SPOT_SPLIT_LEAF || s->kind == SPOT_SPLIT_PREFIX;

@@ -138,6 +138,8 @@ static int fix(struct place *p) {
         replace(p, only);
         return FIXED;
     }
+    if (n->kind == ART_NODE4)
+        return RETRY; /* torn: a Node4 with two entries needs nothing */
     struct art_node *smaller = art_node_new((enum art_kind)(n->kind - 1));
     if (!smaller)
         return FAILED;
@@ -157,8 +159,10 @@ void art_compact(larch_art *t, const uint8_t *key, size_t len) {
      * retirements without allocating: folds need no memory at all, so they still
      * happen when memory is short. A failed shrink only turns shrinking off. */
     unsigned covered = LARCH_EPOCH_RESERVE_MAX - 1;
-    /* Bounded: giving up leaves a sparse node, never a wrong tree. */
-    for (unsigned attempt = 0; attempt < 1000; attempt++) {
+    /* Until the path needs nothing: a lost race means another writer changed a
+     * node on it, and each round starts over from the root. Only running out of
+     * memory stops it early (a sparse node, never a wrong tree). */
+    for (;;) {
         if (!covered) {
             if (larch__epoch_reserve() != LARCH_OK)
                 return;

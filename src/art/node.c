@@ -9,6 +9,8 @@
 #include <emmintrin.h>
 #endif
 
+#include <larch/larch.h>
+
 #include "art/node.h"
 #include "common/alloc.h"
 
@@ -185,8 +187,6 @@ unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8
             if (w) {
                 bytes[got] = b;
                 words[got++] = w;
-                if (!art_is_leaf(w))
-                    break;
             }
         }
         return got;
@@ -198,8 +198,6 @@ unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8
             if (w) {
                 bytes[got] = (uint8_t)b;
                 words[got++] = w;
-                if (!art_is_leaf(w))
-                    break;
             }
         }
         return got;
@@ -209,11 +207,21 @@ unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8
             if (w) {
                 bytes[got] = (uint8_t)b;
                 words[got++] = w;
-                if (!art_is_leaf(w))
-                    break;
             }
         }
         return got;
+    }
+}
+
+void art_prefetch_leaves(struct art_node *n) {
+    if (n->kind > ART_NODE16)
+        return;
+    _Atomic uintptr_t *child = art_sorted_child(n);
+    unsigned count = sorted_count(n);
+    for (unsigned i = 0; i < count; i++) {
+        uintptr_t w = atomic_load_explicit(&child[i], memory_order_relaxed);
+        if (art_is_leaf(w))
+            __builtin_prefetch(art_leaf_of(w));
     }
 }
 
@@ -313,20 +321,27 @@ void art_copy_into(struct art_node *to, struct art_node *from) {
     }
 }
 
-struct art_leaf *art_any_leaf(struct art_node *n) {
-    /* Every step goes one byte deeper in the key, so a path has at most
-     * LARCH_KEY_MAX + 1 nodes even when read torn. */
-    for (unsigned steps = 0; steps <= 1u << 12; steps++) {
-        uintptr_t w = art_slot_load(&n->end);
-        if (!w) {
-            uint8_t b;
-            w = art_next_child(n, 0, 1, &b);
-        }
-        if (!w)
-            return NULL;
+/* Depth first, so that a child left empty (a node whose entries were all deleted
+ * before its compaction ran) does not hide the leaves of its siblings. Every
+ * level is one key byte deeper, so the recursion is bounded by the key length
+ * even when read torn. */
+static struct art_leaf *any_leaf_below(struct art_node *n, unsigned depth) {
+    if (depth > LARCH_KEY_MAX + 1)
+        return NULL;
+    uintptr_t w = art_slot_load(&n->end);
+    if (w)
+        return art_is_leaf(w) ? art_leaf_of(w) : NULL;
+    uint8_t b;
+    for (w = art_next_child(n, 0, 1, &b); w; w = art_next_child(n, b + 1, 1, &b)) {
         if (art_is_leaf(w))
             return art_leaf_of(w);
-        n = art_node_of(w);
+        struct art_leaf *l = any_leaf_below(art_node_of(w), depth + 1);
+        if (l || b == 255)
+            return l;
     }
     return NULL;
+}
+
+struct art_leaf *art_any_leaf(struct art_node *n) {
+    return any_leaf_below(n, 0);
 }

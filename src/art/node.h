@@ -134,6 +134,19 @@ static inline uint8_t art_prefix_byte(struct art_node *n, unsigned i) {
     return art_word_byte(&n->prefix, i);
 }
 
+/* A hint, before child's header is even read, for the line a descent will want
+ * next: where a Node256 keeps the slot of byte b (if the child has no prefix, as
+ * in the dense upper levels), and the line after the header (the children of a
+ * Node4 or Node16, the start of a Node48's index). Prefetches never fault, so a
+ * wrong guess costs only the prefetch. */
+static inline void art_prefetch_child(uintptr_t child, const uint8_t *key, size_t len,
+                                      size_t depth) {
+    const char *p = (const char *)child;
+    __builtin_prefetch(p + 64);
+    if (depth < len)
+        __builtin_prefetch(p + offsetof(struct art_node256, child) + 8u * key[depth]);
+}
+
 /* ---- node operations (node.c) --------------------------------------------------- */
 
 #define art_node_new larch__art_node_new
@@ -157,11 +170,14 @@ _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b);
 uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b);
 
 #define art_children larch__art_children
-/* Up to max children in direction dir from byte `from` (as art_next_child), ending
- * early after the first inner node: their bytes and words, in order, in one pass
- * over the node. Returns how many. */
+/* Up to max children in direction dir from byte `from` (as art_next_child): their
+ * bytes and words, in order, in one pass over the node. Returns how many. */
 unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8_t *bytes,
                       uintptr_t *words);
+
+#define art_prefetch_leaves larch__art_prefetch_leaves
+/* Prefetch the leaves of a Node4 or Node16 (a hint: read without validation). */
+void art_prefetch_leaves(struct art_node *n);
 
 #define art_is_full larch__art_is_full
 bool art_is_full(struct art_node *n);

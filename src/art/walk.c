@@ -154,10 +154,22 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
     unsigned got = f->next < 0 || f->next > 255
                        ? 0
                        : art_children(f->node, f->next, w->dir, RUN_MAX, byte, word);
-    /* The run: the leaves up to the first inner node. */
+    /* The run: the leaves up to the first inner node. Everything collected is
+     * prefetched (the inner nodes' leaves too, as soon as their lines arrive), so
+     * that the misses of this run and of the next few overlap. */
     unsigned n = 0;
     while (n < got && art_is_leaf(word[n]))
-        __builtin_prefetch(art_leaf_of(word[n++]));
+        n++;
+    for (unsigned i = 0; i < got; i++) {
+        const char *p =
+            art_is_leaf(word[i]) ? (const char *)art_leaf_of(word[i]) : (const char *)word[i];
+        __builtin_prefetch(p);
+        if (!art_is_leaf(word[i]))
+            __builtin_prefetch(p + 64);
+    }
+    for (unsigned i = n; i < got; i++)
+        if (!art_is_leaf(word[i]))
+            art_prefetch_leaves(art_node_of(word[i]));
     uintptr_t inner = n < got ? word[n] : 0;
     uint8_t inner_byte = n < got ? byte[n] : 0;
     int next = !got ? f->next : (inner ? inner_byte : byte[n - 1]) + w->dir;

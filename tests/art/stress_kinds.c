@@ -143,9 +143,41 @@ static void kinds_change_with_optimistic_and_locked_operations_mixed(void) {
     run(1);
 }
 
+/* The root is a Node256 that is never replaced: two writers taking its last free
+ * slot and giving it back race on a count that swings between 255 and 256, and
+ * neither may take the root for a node that must grow. */
+static void *fill_and_empty_the_roots_last_slot(void *arg) {
+    (void)arg;
+    uint8_t k = 0;
+    long rounds = (under_sanitizer() ? 20000 : 200000) * stress_scale();
+    for (long i = 0; i < rounds; i++) {
+        larch_art_put(tree, &k, 1, (uint64_t)i, NULL);
+        larch_art_del(tree, &k, 1, NULL);
+    }
+    return NULL;
+}
+
+static void the_roots_last_slot_comes_and_goes_under_two_writers(void) {
+    tree = larch_art_new();
+    REQUIRE(tree != NULL);
+    for (unsigned b = 1; b < 256; b++) {
+        uint8_t k = (uint8_t)b;
+        larch_art_put(tree, &k, 1, b, NULL);
+    }
+    pthread_t w[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&w[i], NULL, fill_and_empty_the_roots_last_slot, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i], NULL);
+    CHECK_EQ(larch_art_len(tree), 255);
+    CHECK_EQ(larch_art_check(tree, stderr), LARCH_OK);
+    larch_art_free(tree);
+}
+
 int main(void) {
     RUN(kinds_change_under_optimistic_readers);
     RUN(kinds_change_with_every_operation_lock_coupled);
     RUN(kinds_change_with_optimistic_and_locked_operations_mixed);
+    RUN(the_roots_last_slot_comes_and_goes_under_two_writers);
     return harness_finish();
 }
