@@ -96,6 +96,33 @@ static int n48_slot(struct art_node *n, uint8_t b) {
     return i && i <= 48 ? (int)i - 1 : -1;
 }
 
+/* The high bit of every non-zero byte of w. */
+static uint64_t nonzero_bytes(uint64_t w) {
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+    return (((w & low7) + low7) | w) & ~low7;
+}
+
+/* The high bits of the bytes at or beyond byte j of a word, in direction dir. */
+static uint64_t bytes_from(int j, int dir) {
+    const uint64_t high = 0x8080808080808080ull;
+    return dir > 0 ? high << (8 * j) : high >> (8 * (7 - j));
+}
+
+/* The first byte at or beyond b (in direction dir) that has a child, or a byte off
+ * the ends (-1 or 256): empty index words are skipped eight bytes at a time. */
+static int n48_next(struct art_node *n, int b, int dir) {
+    for (; b >= 0 && b < 256; b += dir) {
+        uint64_t w = atomic_load_explicit(&n48(n)->index[b / 8], memory_order_relaxed);
+        if (!w) { /* nothing here: on to the word's last byte in this direction */
+            b = dir > 0 ? b | 7 : b & ~7;
+            continue;
+        }
+        if ((w >> (8 * (b % 8))) & 0xff)
+            return b;
+    }
+    return b;
+}
+
 /* ---- search ------------------------------------------------------------------- */
 
 _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
@@ -141,7 +168,7 @@ uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b) {
         return 0;
     }
     case ART_NODE48:
-        for (int k = from; k >= 0 && k < 256; k += dir) {
+        for (int k = n48_next(n, from, dir); k >= 0 && k < 256; k = n48_next(n, k + dir, dir)) {
             int i = n48_slot(n, (uint8_t)k);
             if (i >= 0) {
                 uintptr_t w = art_slot_load(&n48(n)->child[i]);
@@ -166,9 +193,9 @@ uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b) {
     }
 }
 
-unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8_t *bytes,
-                      uintptr_t *words) {
-    unsigned got = 0;
+unsigned art_children(struct art_node *n, int from, int dir, unsigned max, unsigned max_inner,
+                      uint8_t *bytes, uintptr_t *words) {
+    unsigned got = 0, inner = 0;
     switch (n->kind) {
     case ART_NODE4:
     case ART_NODE16: {
@@ -187,18 +214,32 @@ unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8
             if (w) {
                 bytes[got] = b;
                 words[got++] = w;
+                if (!art_is_leaf(w) && ++inner == max_inner)
+                    break;
             }
         }
         return got;
     }
     case ART_NODE48:
-        for (int b = from; b >= 0 && b < 256 && got < max; b += dir) {
-            int i = n48_slot(n, (uint8_t)b);
-            uintptr_t w = i < 0 ? 0 : art_slot_load(&n48(n)->child[i]);
-            if (w) {
-                bytes[got] = (uint8_t)b;
-                words[got++] = w;
+        /* A word of the index at a time, jumping from one non-empty byte to the
+         * next with a bit scan. */
+        for (int b = from; b >= 0 && b < 256 && got < max;) {
+            int base = b & ~7;
+            uint64_t w = atomic_load_explicit(&n48(n)->index[b / 8], memory_order_relaxed);
+            uint64_t used = nonzero_bytes(w) & bytes_from(b % 8, dir);
+            while (used && got < max) {
+                int bit = dir > 0 ? __builtin_ctzll(used) : 63 - __builtin_clzll(used);
+                used &= ~((uint64_t)0x80 << (bit & ~7));
+                unsigned i = (unsigned)(w >> (bit & ~7)) & 0xff;
+                uintptr_t c = i <= 48 ? art_slot_load(&n48(n)->child[i - 1]) : 0;
+                if (!c)
+                    continue;
+                bytes[got] = (uint8_t)(base + bit / 8);
+                words[got++] = c;
+                if (!art_is_leaf(c) && ++inner == max_inner)
+                    return got;
             }
+            b = dir > 0 ? base + 8 : base - 1;
         }
         return got;
     default:
@@ -207,6 +248,8 @@ unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8
             if (w) {
                 bytes[got] = (uint8_t)b;
                 words[got++] = w;
+                if (!art_is_leaf(w) && ++inner == max_inner)
+                    break;
             }
         }
         return got;

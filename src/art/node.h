@@ -170,10 +170,11 @@ _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b);
 uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b);
 
 #define art_children larch__art_children
-/* Up to max children in direction dir from byte `from` (as art_next_child): their
- * bytes and words, in order, in one pass over the node. Returns how many. */
-unsigned art_children(struct art_node *n, int from, int dir, unsigned max, uint8_t *bytes,
-                      uintptr_t *words);
+/* Up to max children in direction dir from byte `from` (as art_next_child), and
+ * no more after the max_inner-th inner node: their bytes and words, in order, in
+ * one pass over the node. Returns how many. */
+unsigned art_children(struct art_node *n, int from, int dir, unsigned max, unsigned max_inner,
+                      uint8_t *bytes, uintptr_t *words);
 
 #define art_prefetch_leaves larch__art_prefetch_leaves
 /* Prefetch the leaves of a Node4 or Node16 (a hint: read without validation). */

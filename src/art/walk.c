@@ -133,6 +133,10 @@ static int visit_end(struct walk *w, struct walk_frame *f, art_emit_fn emit, voi
 /* Leaves of one node read per validation. Their cache misses overlap: all are
  * prefetched before the first is read. */
 #define RUN_MAX 32
+/* Inner nodes looked at ahead of the walk (their lines and leaves prefetched):
+ * enough to overlap their misses, few enough that the upper levels, all inner
+ * nodes, are not read again and again. */
+#define LOOKAHEAD_INNER 3
 
 /* Whether a leaf under the child of byte b is on the walk's side of the bound. */
 static bool leaf_qualifies(const struct walk *w, const struct walk_frame *f, uint8_t b,
@@ -151,9 +155,9 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
     uint8_t byte[RUN_MAX];
     uintptr_t word[RUN_MAX];
     uint64_t value[RUN_MAX];
-    unsigned got = f->next < 0 || f->next > 255
-                       ? 0
-                       : art_children(f->node, f->next, w->dir, RUN_MAX, byte, word);
+    unsigned got = f->next < 0 || f->next > 255 ? 0
+                                                : art_children(f->node, f->next, w->dir, RUN_MAX,
+                                                               LOOKAHEAD_INNER, byte, word);
     /* The run: the leaves up to the first inner node. Everything collected is
      * prefetched (the inner nodes' leaves too, as soon as their lines arrive), so
      * that the misses of this run and of the next few overlap. */
