@@ -54,5 +54,6 @@ typedef int (*larch_scan_fn)(void *ctx, const void *key, size_t len, uint64_t va
  * be included on its own. */
 #include <larch/epoch.h>
 #include <larch/btree.h>
+#include <larch/memtable.h>
 
 #endif /* LARCH_LARCH_H */
