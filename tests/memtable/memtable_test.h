@@ -83,10 +83,12 @@ static inline int ref_order(const void *a, const void *b) {
     return (x->seq < y->seq) - (x->seq > y->seq);
 }
 
+/* Sorts once; a sorted reference is read-only, so threads may share it. */
 static inline void ref_sort(struct ref *r) {
-    if (!r->sorted)
+    if (!r->sorted) {
         qsort(r->v, r->n, sizeof *r->v, ref_order);
-    r->sorted = true;
+        r->sorted = true;
+    }
 }
 
 /* Index of the first version (in flush order) at or after (key, seq). */
@@ -123,6 +125,21 @@ static inline int ref_add(struct ref *r, const void *key, size_t klen, uint64_t 
     return LARCH_OK;
 }
 
+/* Appends without looking for duplicates (the caller knows there are none); the
+ * next lookup sorts. For building large references quickly. */
+static inline void ref_push(struct ref *r, const void *key, size_t klen, uint64_t seq,
+                            const void *val, size_t vlen) {
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->v = realloc(r->v, r->cap * sizeof *r->v);
+        if (!r->v)
+            abort();
+    }
+    r->v[r->n++] = (struct ref_version){xmemdup(key, klen), val ? xmemdup(val, vlen) : NULL, klen,
+                                        vlen, seq};
+    r->sorted = false;
+}
+
 static inline void ref_free(struct ref *r) {
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].key);
@@ -141,28 +158,70 @@ static inline const struct ref_version *ref_get(struct ref *r, const void *key, 
     return NULL;
 }
 
+static inline bool ref_same_key(const struct ref *r, size_t i, size_t j) {
+    return !key_cmp(r->v[i].key, r->v[i].klen, r->v[j].key, r->v[j].klen);
+}
+
+/* The entries that the versions [i, end) of one key show at (snapshot, flags),
+ * in flush order, appended to out; returns how many. */
+static inline size_t ref_key_entries(const struct ref *r, size_t i, size_t end,
+                                     uint64_t snapshot, int flags, size_t *out) {
+    while (i < end && r->v[i].seq > snapshot)
+        i++;
+    if (i == end)
+        return 0;
+    if (!(flags & LARCH_ITER_ALL_VERSIONS)) {
+        if (!r->v[i].val && !(flags & LARCH_ITER_TOMBSTONES))
+            return 0;
+        end = i + 1;
+    }
+    for (size_t j = i; j < end; j++)
+        out[j - i] = j;
+    return end - i;
+}
+
 /* The entries an iterator with (snapshot, flags) shows, in order, as indexes into
  * r->v (sorted); returns their number. out has room for r->n. */
 static inline size_t ref_entries(struct ref *r, uint64_t snapshot, int flags, size_t *out) {
     ref_sort(r);
     size_t n = 0;
-    for (size_t i = 0; i < r->n;) {
-        size_t end = i;
-        while (end < r->n && !key_cmp(r->v[end].key, r->v[end].klen, r->v[i].key, r->v[i].klen))
-            end++;
-        size_t first = i;
-        while (first < end && r->v[first].seq > snapshot)
-            first++;
-        if (first < end) {
-            if (flags & LARCH_ITER_ALL_VERSIONS)
-                for (size_t j = first; j < end; j++)
-                    out[n++] = j;
-            else if (r->v[first].val || (flags & LARCH_ITER_TOMBSTONES))
-                out[n++] = first;
-        }
-        i = end;
+    for (size_t i = 0, end; i < r->n; i = end) {
+        for (end = i + 1; end < r->n && ref_same_key(r, i, end); end++)
+            ;
+        n += ref_key_entries(r, i, end, snapshot, flags, out + n);
     }
     return n;
+}
+
+/* Up to max entries from the first whose key is >= key, in iteration order (or,
+ * backward, from the last whose key is <= key, in reverse order): what a seek
+ * (seek_for_prev) followed by next (prev) steps returns. out needs room for max
+ * plus the versions of one key. */
+static inline size_t ref_window(struct ref *r, const void *key, size_t klen, uint64_t snapshot,
+                                int flags, bool backward, size_t max, size_t *out) {
+    size_t i = ref_lower_bound(r, key, klen, UINT64_MAX), n = 0;
+    if (!backward) {
+        for (size_t end; i < r->n && n < max; i = end) {
+            for (end = i + 1; end < r->n && ref_same_key(r, i, end); end++)
+                ;
+            n += ref_key_entries(r, i, end, snapshot, flags, out + n);
+        }
+    } else {
+        while (i < r->n && !key_cmp(r->v[i].key, r->v[i].klen, key, klen))
+            i++; /* past the versions of key itself */
+        for (size_t start; i > 0 && n < max; i = start) {
+            for (start = i - 1; start > 0 && ref_same_key(r, start - 1, i - 1); start--)
+                ;
+            size_t got = ref_key_entries(r, start, i, snapshot, flags, out + n);
+            for (size_t a = n, b = n + got; a + 1 < b; a++, b--) { /* reverse them */
+                size_t t = out[a];
+                out[a] = out[b - 1];
+                out[b - 1] = t;
+            }
+            n += got;
+        }
+    }
+    return n < max ? n : max;
 }
 
 /* ---- comparing a memtable with the reference ----------------------------------- */
@@ -227,6 +286,62 @@ static inline bool iteration_matches(larch_memtable *m, struct ref *r, uint64_t 
     larch_memtable_iter_free(it);
     free(want);
     return ok;
+}
+
+/* ---- a deterministic write schedule for the stress suites ---------------------- */
+/* Version number s (1, 2, ...) writes a key, a value or a tombstone that depend on
+ * s alone, so that whatever order threads publish them in, the final contents (and
+ * the contents at any snapshot whose versions are all published) are known. */
+
+#define SCHED_KEYS 1500
+
+static inline uint64_t sched_mix(uint64_t s) {
+    s ^= s >> 31;
+    s *= 0x9E3779B97F4A7C15ull;
+    s ^= s >> 29;
+    s *= 0xBF58476D1CE4E5B9ull;
+    return s ^ (s >> 32);
+}
+
+/* Keys "k0" .. "k1499", every seventh with a NUL byte appended: "k1" is a prefix of
+ * "k1\0", "k10" and "k100". */
+static inline size_t sched_key(uint64_t s, unsigned char *key) {
+    unsigned id = (unsigned)(sched_mix(s) % SCHED_KEYS);
+    size_t len = (size_t)snprintf((char *)key, 16, "k%u", id);
+    if (id % 7 == 0)
+        key[len++] = 0;
+    return len;
+}
+
+static inline bool sched_tombstone(uint64_t s) {
+    return (sched_mix(s ^ 0x7777) & 7) == 0;
+}
+
+/* 0 to 47 bytes (room for 48). */
+static inline size_t sched_value(uint64_t s, unsigned char *val) {
+    size_t len = (size_t)(sched_mix(s ^ 0x5555) % 48);
+    for (size_t i = 0; i < len; i++)
+        val[i] = (unsigned char)((s + i) * 131);
+    return len;
+}
+
+/* Writes version s into m; the put or del's status. */
+static inline int sched_write(larch_memtable *m, uint64_t s) {
+    unsigned char key[16], val[48];
+    size_t klen = sched_key(s, key);
+    if (sched_tombstone(s))
+        return larch_memtable_del(m, key, klen, s);
+    return larch_memtable_put(m, key, klen, s, val, sched_value(s, val));
+}
+
+/* The reference holding versions 1..n. */
+static inline void sched_reference(struct ref *r, uint64_t n) {
+    unsigned char key[16], val[48];
+    for (uint64_t s = 1; s <= n; s++) {
+        size_t klen = sched_key(s, key), vlen = sched_value(s, val);
+        ref_push(r, key, klen, s, sched_tombstone(s) ? NULL : val, vlen);
+    }
+    ref_sort(r);
 }
 
 /* Runs fn(args + i * arg_size) on n threads and joins them. */
