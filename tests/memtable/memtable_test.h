@@ -86,7 +86,8 @@ static inline int ref_order(const void *a, const void *b) {
 /* Sorts once; a sorted reference is read-only, so threads may share it. */
 static inline void ref_sort(struct ref *r) {
     if (!r->sorted) {
-        qsort(r->v, r->n, sizeof *r->v, ref_order);
+        if (r->n > 1)
+            qsort(r->v, r->n, sizeof *r->v, ref_order);
         r->sorted = true;
     }
 }
