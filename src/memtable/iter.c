@@ -6,11 +6,14 @@
  * another key is one index step in either direction.
  *
  * With LARCH_ITER_ALL_VERSIONS, next follows the chain to the next older version
- * (every version older than a visible one is visible too); prev walks the chain
- * from the newest for the least seq above the current one, since chains are
- * linked one way only. A version published meanwhile may show up, but entries
- * still come strictly in order: within a key every step moves seq strictly. */
+ * (every version older than a visible one is visible too). Chains are linked one
+ * way only, so prev walks the chain from the newest once, keeping the visible
+ * versions down to the current one in a stack that the following prevs pop: a
+ * backward pass over a chain costs one walk, not one per step. A version
+ * published meanwhile may show up or not, but entries still come strictly in
+ * order: within a key every step moves seq strictly. */
 #include <stdint.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "memtable/chain.h"
@@ -24,6 +27,11 @@ struct larch_memtable_iter {
     int status;
     const struct mt_record *rec; /* the current entry; NULL when invalid */
     const struct mt_version *ver;
+    /* For prev with ALL_VERSIONS: visible versions of newer_rec, newest first, the
+     * last one the current entry when it is still valid. */
+    const struct mt_record *newer_rec;
+    const struct mt_version **newer;
+    size_t newer_len, newer_cap;
 };
 
 #define ITER_FLAGS (LARCH_ITER_ALL_VERSIONS | LARCH_ITER_TOMBSTONES)
@@ -45,6 +53,9 @@ larch_memtable_iter *larch_memtable_iter_new(larch_memtable *m, uint64_t snapsho
     it->status = LARCH_OK;
     it->rec = NULL;
     it->ver = NULL;
+    it->newer_rec = NULL;
+    it->newer = NULL;
+    it->newer_len = it->newer_cap = 0;
     return it;
 }
 
@@ -52,6 +63,7 @@ void larch_memtable_iter_free(larch_memtable_iter *it) {
     if (!it)
         return;
     it->m->ops->iter_free(it->keys);
+    larch__free(it->newer);
     larch__free(it);
 }
 
@@ -91,10 +103,13 @@ static void settle(larch_memtable_iter *it, bool backward) {
     it->status = ops->iter_status(it->keys);
 }
 
-/* Starts a pass; false (the iterator invalid, status EINVAL) for a bad seek key. */
+/* Starts a pass; false (the iterator invalid, status EINVAL) for a bad seek key.
+ * A stack of newer versions built in an earlier pass may lack versions published
+ * since, so it goes. */
 static bool start(larch_memtable_iter *it, const void *key, size_t klen) {
     it->rec = NULL;
     it->ver = NULL;
+    it->newer_rec = NULL;
     it->status = !key && klen ? LARCH_EINVAL : LARCH_OK;
     return it->status == LARCH_OK;
 }
@@ -145,11 +160,46 @@ void larch_memtable_iter_next(larch_memtable_iter *it) {
     settle(it, false);
 }
 
+static bool newer_push(larch_memtable_iter *it, const struct mt_version *v) {
+    if (it->newer_len == it->newer_cap) {
+        size_t cap = it->newer_cap ? 2 * it->newer_cap : 16;
+        const struct mt_version **grown = larch__malloc(cap * sizeof *grown);
+        if (!grown)
+            return false;
+        if (it->newer_len)
+            memcpy(grown, it->newer, it->newer_len * sizeof *grown);
+        larch__free(it->newer);
+        it->newer = grown;
+        it->newer_cap = cap;
+    }
+    it->newer[it->newer_len++] = v;
+    return true;
+}
+
+/* The next newer visible version of the current entry's key, or NULL. */
+static const struct mt_version *newer_version(larch_memtable_iter *it) {
+    bool stacked = it->newer_rec == it->rec && it->newer_len > 0 &&
+                   it->newer[it->newer_len - 1] == it->ver;
+    if (!stacked) {
+        it->newer_rec = NULL;
+        it->newer_len = 0;
+        const struct mt_version *w = record_newest(it->rec);
+        for (; w && w != it->ver; w = version_older(w))
+            if (w->seq <= it->snapshot && !newer_push(it, w))
+                break;
+        if (w != it->ver || !newer_push(it, w)) /* out of memory: one walk per step */
+            return chain_newer(it->rec, it->ver, it->snapshot);
+        it->newer_rec = it->rec;
+    }
+    it->newer_len--; /* the current entry */
+    return it->newer_len ? it->newer[it->newer_len - 1] : NULL;
+}
+
 void larch_memtable_iter_prev(larch_memtable_iter *it) {
     if (!larch_memtable_iter_valid(it))
         return;
     if (it->flags & LARCH_ITER_ALL_VERSIONS) {
-        const struct mt_version *newer = chain_newer(it->rec, it->ver, it->snapshot);
+        const struct mt_version *newer = newer_version(it);
         if (newer) {
             it->ver = newer;
             return;

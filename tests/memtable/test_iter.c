@@ -2,6 +2,7 @@
  * tombstones kept, every version in flush order), seeks in both directions,
  * direction changes, keys that are prefixes of each other, snapshots, and the
  * pointers they hand out. */
+#include "common/alloc.h"
 #include "memtable_test.h"
 
 /* A fixed memtable and its reference:
@@ -297,6 +298,49 @@ static void test_flush_order_at_scale(void) {
     larch_memtable_free(m);
 }
 
+/* prev through long chains: one walk per chain, and, when the stack it keeps cannot
+ * grow, one walk per step, with the same entries either way. */
+static void test_long_chains_backward(void) {
+    larch_memtable *m = mt_new();
+    struct ref r = {0};
+    REQUIRE(m);
+    for (uint64_t s = 1; s <= 6000; s++) {
+        const char *key = s % 3 == 0 ? "a" : s % 3 == 1 ? "b" : "b\0";
+        size_t klen = s % 3 == 2 ? 2 : 1;
+        uint64_t seq = s % 2 ? s : 7000 - s; /* both ends of each chain */
+        bool tomb = s % 11 == 0;
+        int rc = tomb ? larch_memtable_del(m, key, klen, seq)
+                      : larch_memtable_put(m, key, klen, seq, &seq, sizeof seq);
+        CHECK_EQ(rc, ref_add(&r, key, klen, seq, tomb ? NULL : &seq, sizeof seq));
+    }
+    CHECK(iteration_matches(m, &r, UINT64_MAX, LARCH_ITER_ALL_VERSIONS));
+    CHECK(iteration_matches(m, &r, 3333, LARCH_ITER_ALL_VERSIONS));
+    larch_memtable_iter *it = larch_memtable_iter_new(m, 5000, LARCH_ITER_ALL_VERSIONS);
+    REQUIRE(it);
+    size_t *want = xmalloc(r.n * sizeof *want);
+    size_t n = ref_entries(&r, 5000, LARCH_ITER_ALL_VERSIONS, want), got = 0;
+    larch__alloc_fail_at(0, 1); /* the stack cannot grow: one walk per step */
+    for (larch_memtable_iter_seek_last(it); larch_memtable_iter_valid(it) && got < n;
+         larch_memtable_iter_prev(it), got++)
+        if (!entry_is(it, &r.v[want[n - 1 - got]]))
+            break;
+    larch__alloc_fail_at(-1, 0);
+    CHECK_EQ(got, n);
+    CHECK(!larch_memtable_iter_valid(it));
+    /* Turning around in the middle of a chain, and seeking back into it. */
+    larch_memtable_iter_seek_for_prev(it, "a", 1);
+    larch_memtable_iter_prev(it);
+    larch_memtable_iter_prev(it);
+    uint64_t s2 = larch_memtable_iter_seq(it);
+    larch_memtable_iter_next(it);
+    larch_memtable_iter_prev(it);
+    CHECK_EQ(larch_memtable_iter_seq(it), s2);
+    larch_memtable_iter_free(it);
+    free(want);
+    ref_free(&r);
+    larch_memtable_free(m);
+}
+
 int main(void) {
     FOR_EACH_MEMTABLE_INDEX {
         RUN(test_three_modes_match_the_reference);
@@ -307,6 +351,7 @@ int main(void) {
         RUN(test_empty_memtable_and_bad_flags);
         RUN(test_pointers_outlive_moves_and_writes);
         RUN(test_flush_order_at_scale);
+        RUN(test_long_chains_backward);
     }
     return harness_finish();
 }
