@@ -14,6 +14,9 @@ typedef int (*bench_scan_fn)(void *ctx, const void *key, size_t len, uint64_t va
 struct bench_index {
     const char *name;
     const char *what; /* one line for the table's legend */
+    /* put adds a version instead of replacing the value (the memtable): the
+     * workloads that update present keys (ycsb-a, ycsb-b) are not run on it. */
+    int versioned;
     /* n_hint: the number of keys the run will load; u64_keys: every key is 8 bytes,
      * a big-endian integer (lets a baseline pick an integer-keyed map). */
     void *(*create)(size_t n_hint, int u64_keys);
@@ -36,10 +39,11 @@ struct bench_index {
 
 /* The adapters (index_*.c); each exists only when its index was built. */
 extern const struct bench_index bench_index_art, bench_index_btree, bench_index_rwlock,
-    bench_index_hash;
+    bench_index_hash, bench_index_memtable;
 
-/* NULL-terminated, in the default order: the larch structures that were built,
- * then the baselines. */
+/* NULL-terminated, in the default order: the larch trees that were built, then the
+ * baselines. The memtable (100-byte values, its own workload) runs only when
+ * named, so it is not in this list. */
 extern const struct bench_index *const bench_indexes[];
 
 /* The index called name, or NULL; *known is set to 1 when the name is a larch or

@@ -1,6 +1,7 @@
 /* indexes.c: the indexes this build of larch-bench can measure. The larch
  * structures join when their headers exist at configure time; the baselines when
- * their Debian packages are installed (see bench/CMakeLists.txt). */
+ * their Debian packages are installed (see bench/CMakeLists.txt). The memtable
+ * is found by name only. */
 #include "index.h"
 
 #include <string.h>
@@ -27,6 +28,10 @@ const struct bench_index *bench_index_find(const char *name, int *known) {
     for (int i = 0; bench_indexes[i]; i++)
         if (!strcmp(bench_indexes[i]->name, name))
             return bench_indexes[i];
+#ifdef LARCH_BENCH_HAVE_MEMTABLE
+    if (!strcmp(name, "memtable"))
+        return &bench_index_memtable;
+#endif
     *known = 0;
     for (size_t i = 0; i < sizeof all_names / sizeof all_names[0]; i++)
         if (!strcmp(all_names[i], name))

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[KEYS_COUNT] = {"u64rand", "u64seq", "email", "url"};
+static const char *const kind_names[KEYS_COUNT] = {"u64rand", "u64seq", "email", "url", "k16"};
 
 const char *key_kind_name(enum key_kind kind) {
     return kind_names[kind];
@@ -94,6 +94,13 @@ static size_t candidate(enum key_kind kind, uint64_t *rng, size_t index, size_t 
     case KEYS_U64SEQ: /* dense 0..n-1; absent keys anywhere above */
         put_be64(out, index < n ? index : n + rng_below(rng, UINT64_MAX - n));
         return 8;
+    case KEYS_K16: {
+        char digits[17];
+        snprintf(digits, sizeof digits, "%016llu",
+                 (unsigned long long)rng_below(rng, 10000000000000000ull));
+        memcpy(out, digits, 16);
+        return 16;
+    }
     case KEYS_EMAIL:
         return keygen_email(rng, out);
     case KEYS_URL:

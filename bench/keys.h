@@ -10,7 +10,9 @@
 /* The longest key any generator makes; scan checks copy keys into buffers this big. */
 #define BENCH_KEY_LEN_MAX 128
 
-enum key_kind { KEYS_U64RAND, KEYS_U64SEQ, KEYS_EMAIL, KEYS_URL, KEYS_COUNT };
+/* k16: LevelDB db_bench's keys: a random number below 10^16 in 16 decimal digits
+ * ("%016llu"). */
+enum key_kind { KEYS_U64RAND, KEYS_U64SEQ, KEYS_EMAIL, KEYS_URL, KEYS_K16, KEYS_COUNT };
 
 struct bench_key {
     const unsigned char *data; /* followed by a NUL byte (string keys contain none) */

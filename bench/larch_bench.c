@@ -47,8 +47,9 @@ static const char usage[] =
     "usage: larch-bench [--index LIST] [--keys LIST] [--workload LIST] [--n N]\n"
     "                   [--threads LIST] [--repeat R] [--format table|csv] [--plot FILE.png]\n"
     "                   [--csv FILE]\n"
-    "  --index     art, btree, rwlock, hash (default: every one built: %s)\n"
-    "  --keys      u64rand, u64seq, email, url (default: " DEFAULT_KEYS ")\n"
+    "  --index     art, btree, rwlock, hash (default: every one built: %s), and\n"
+    "              memtable (only when named: 100-byte values, the k16 keys suit it)\n"
+    "  --keys      u64rand, u64seq, email, url, k16 (default: " DEFAULT_KEYS ")\n"
     "  --workload  insert, lookup, miss, scan, delete, ycsb-a, ycsb-b, ycsb-c, ycsb-e\n"
     "              (default: " DEFAULT_WORKLOADS ")\n"
     "  --n         keys per set (default: %d)\n"
@@ -249,11 +250,17 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Whether the index can run w: scans need an ordered scan, and updates of present
+ * keys a put that replaces values. */
+static int runs_on(const struct bench_index *index, enum workload w) {
+    return (!workload_needs_scan(w) || index->scan) && !(workload_updates(w) && index->versioned);
+}
+
 static void measure(const struct options *o, const struct bench_index *index, struct requests *rq,
                     enum workload w, int threads, struct loaded *shared) {
     const struct keyset *ks = rq->ks;
     struct result r = {index->name, ks->name, w, threads, ks->n, 0, 0, 0, o->repeat, 0, 0};
-    if (workload_needs_scan(w) && !index->scan) {
+    if (!runs_on(index, w)) {
         r.skipped = 1;
         r.runs = 0;
         report_add(&r);
@@ -314,7 +321,7 @@ int main(int argc, char **argv) {
     progress.t0 = seconds_now();
     for (int i = 0; i < o.n_indexes; i++)
         for (int w = 0; w < o.n_workloads; w++)
-            if (!workload_needs_scan(o.workloads[w]) || o.indexes[i]->scan)
+            if (runs_on(o.indexes[i], o.workloads[w]))
                 progress.total += o.n_keys * o.n_threads;
     report_begin(o.table, csv, o.repeat, (int)cpus);
     report_columns(o.indexes, o.n_indexes);

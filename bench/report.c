@@ -187,14 +187,22 @@ static void print_memory(void) {
 }
 
 static void print_legend(void) {
-    int skipped = 0;
+    int no_scan = 0, versioned = 0;
     for (size_t i = 0; i < rep.count; i++)
-        skipped |= rep.rows[i].skipped;
+        if (rep.rows[i].skipped) {
+            if (workload_updates(rep.rows[i].workload))
+                versioned = 1;
+            else
+                no_scan = 1;
+        }
     printf("\n");
     for (int c = 0; c < rep.columns; c++)
         printf("%-8s %s\n", rep.indexes[c]->name, rep.indexes[c]->what);
-    if (skipped)
+    if (no_scan)
         printf("n/a      the index has no ordered scan, so scan and ycsb-e are not run on it\n");
+    if (versioned)
+        printf("n/a      put adds a version (memtable), so ycsb-a and ycsb-b, which update "
+               "present keys, are not run on it\n");
     for (int i = 0; i < rep.n_notes; i++)
         printf("%s\n", rep.notes[i]);
 }

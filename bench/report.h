@@ -15,7 +15,7 @@ struct result {
     double mops, mops_min, mops_max; /* median and extremes over the runs */
     int runs;
     double bytes_per_key;
-    int skipped; /* the index cannot run this workload (no ordered scan) */
+    int skipped; /* the index cannot run this workload (no ordered scan; versioned) */
 };
 
 #define CSV_HEADER "index,keys,workload,threads,n,mops,bytes_per_key,mops_min,mops_max,runs"

@@ -47,6 +47,10 @@ int workload_needs_load(enum workload w) {
     return info[w].needs_load;
 }
 
+int workload_updates(enum workload w) {
+    return w == W_YCSB_A || w == W_YCSB_B;
+}
+
 int workload_changes_keys(enum workload w) {
     return info[w].changes_keys;
 }

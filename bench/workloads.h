@@ -27,6 +27,8 @@ int workload_parse(const char *name); /* -1 if unknown */
 int workload_needs_scan(enum workload w);
 /* Starts from the n keys already loaded (all but insert). */
 int workload_needs_load(enum workload w);
+/* Puts to present keys (ycsb-a, ycsb-b): not for an index whose put adds versions. */
+int workload_updates(enum workload w);
 /* Leaves other keys present than it found (delete), so needs its own loaded index. */
 int workload_changes_keys(enum workload w);
 /* Operations one run performs (Mops = this / seconds / 1e6). */

@@ -55,5 +55,6 @@ typedef int (*larch_scan_fn)(void *ctx, const void *key, size_t len, uint64_t va
 #include <larch/epoch.h>
 #include <larch/btree.h>
 #include <larch/art.h>
+#include <larch/memtable.h>
 
 #endif /* LARCH_LARCH_H */

@@ -1,0 +1,217 @@
+/* The memtable's point operations. A write allocates everything it needs from the
+ * arena first (for a key new to the memtable, its record and first version in one
+ * piece), so the only step that publishes is the last: the index insert of a
+ * record whose chain already holds the version, or the CAS of a version into an
+ * existing chain. An error before that leaves nothing visible, and the arena takes
+ * the unpublished bytes back when nothing was allocated after them. */
+#include <stdint.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/key.h"
+#include "memtable/chain.h"
+#include "memtable/memtable.h"
+
+larch_memtable *memtable_new_with(const struct mt_index_ops *ops) {
+    larch_memtable *m = larch__malloc(sizeof *m);
+    if (!m)
+        return NULL;
+    m->ops = ops;
+    if (arena_init(&m->arena) != LARCH_OK)
+        goto no_arena;
+    unsigned n = arena_shards(&m->arena);
+    m->stripes = larch__aligned_alloc(LARCH_CACHE_PAD, n * sizeof *m->stripes);
+    if (!m->stripes)
+        goto no_stripes;
+    for (unsigned i = 0; i < n; i++) {
+        atomic_init(&m->stripes[i].versions, 0);
+        atomic_init(&m->stripes[i].keys, 0);
+        atomic_init(&m->stripes[i].key_bytes, 0);
+    }
+    m->index = ops->create();
+    if (!m->index)
+        goto no_index;
+    return m;
+no_index:
+    larch__free(m->stripes);
+no_stripes:
+    arena_destroy(&m->arena);
+no_arena:
+    larch__free(m);
+    return NULL;
+}
+
+larch_memtable *larch_memtable_new(void) {
+    return memtable_new_with(MT_INDEX_DEFAULT);
+}
+
+larch_memtable *larch_memtable_new_btree(void) {
+    return memtable_new_with(&larch__mt_index_btree);
+}
+
+void larch_memtable_free(larch_memtable *m) {
+    if (!m)
+        return;
+    m->ops->destroy(m->index);
+    larch__free(m->stripes);
+    arena_destroy(&m->arena);
+    larch__free(m);
+}
+
+/* ---- writes ------------------------------------------------------------------- */
+
+static void count_add(_Atomic size_t *counter, size_t n) {
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* Most puts into a memtable bring a key it does not hold yet; for those one index
+ * insert is the whole index work. A put to a key it holds is better served by an
+ * optimistic get, which locks nothing, before the chain CAS. Each thread guesses
+ * which kind comes next from the last one it made. */
+static LARCH_TLS_IE bool last_key_was_present;
+
+struct write {
+    const void *key, *val;
+    size_t klen, vlen;
+    uint64_t seq;
+    bool tombstone;
+};
+
+static size_t aligned_version_size(size_t vlen) {
+    return (version_size(vlen) + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+}
+
+/* Adds the version to the chain of rec, a published record. */
+static int add_to_record(larch_memtable *m, struct mt_record *rec, const struct write *w) {
+    struct arena_spot spot;
+    if (!arena_alloc(&m->arena, version_size(w->vlen), &spot))
+        return LARCH_ENOMEM;
+    struct mt_version *v = spot.p;
+    version_init(v, w->seq, w->val, w->vlen, w->tombstone);
+    if (chain_insert(rec, v) == LARCH_EXISTS) {
+        arena_unalloc(&m->arena, &spot);
+        return LARCH_EXISTS;
+    }
+    count_add(&m->stripes[spot.shard].versions, 1);
+    return LARCH_OK;
+}
+
+/* Builds a record holding the version and inserts it into the index; if the key
+ * is there already, adds the version to the chain found instead. */
+static int add_with_record(larch_memtable *m, const struct write *w) {
+    size_t vsize = aligned_version_size(w->vlen);
+    struct arena_spot spot;
+    if (!arena_alloc(&m->arena, vsize + record_size(w->klen), &spot))
+        return LARCH_ENOMEM;
+    struct mt_version *v = spot.p;
+    struct mt_record *rec = (struct mt_record *)((unsigned char *)spot.p + vsize);
+    version_init(v, w->seq, w->val, w->vlen, w->tombstone);
+    record_init(rec, w->key, w->klen, v);
+    uint64_t cur;
+    int rc = m->ops->insert(m->index, w->key, w->klen, (uint64_t)(uintptr_t)rec, &cur);
+    if (rc == LARCH_OK) {
+        struct mt_stripe *s = &m->stripes[spot.shard];
+        count_add(&s->versions, 1);
+        count_add(&s->keys, 1);
+        count_add(&s->key_bytes, w->klen);
+        last_key_was_present = false;
+        return LARCH_OK;
+    }
+    if (rc < 0) {
+        arena_unalloc(&m->arena, &spot);
+        return rc;
+    }
+    /* Present (perhaps put there by another writer a moment ago): the version
+     * joins that record's chain, and our record goes back to the arena. */
+    last_key_was_present = true;
+    struct arena_spot record_spot = {spot.shard, rec, spot.size - vsize};
+    arena_unalloc(&m->arena, &record_spot);
+    if (chain_insert((struct mt_record *)(uintptr_t)cur, v) == LARCH_EXISTS) {
+        struct arena_spot version_spot = {spot.shard, v, vsize};
+        arena_unalloc(&m->arena, &version_spot);
+        return LARCH_EXISTS;
+    }
+    count_add(&m->stripes[spot.shard].versions, 1);
+    return LARCH_OK;
+}
+
+static int add_version(larch_memtable *m, const struct write *w) {
+    if (!m || (!w->val && w->vlen) || w->vlen >= VERSION_TOMBSTONE)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(w->key, w->klen);
+    if (rc != LARCH_OK)
+        return rc;
+    if (last_key_was_present) {
+        uint64_t found;
+        rc = m->ops->get(m->index, w->key, w->klen, &found);
+        if (rc == LARCH_OK)
+            return add_to_record(m, (struct mt_record *)(uintptr_t)found, w);
+        if (rc < 0)
+            return rc;
+    }
+    return add_with_record(m, w);
+}
+
+int larch_memtable_put(larch_memtable *m, const void *key, size_t klen, uint64_t seq,
+                       const void *val, size_t vlen) {
+    struct write w = {key, val, klen, vlen, seq, false};
+    return add_version(m, &w);
+}
+
+int larch_memtable_del(larch_memtable *m, const void *key, size_t klen, uint64_t seq) {
+    struct write w = {key, NULL, klen, 0, seq, true};
+    return add_version(m, &w);
+}
+
+/* ---- reads -------------------------------------------------------------------- */
+
+int larch_memtable_get(larch_memtable *m, const void *key, size_t klen, uint64_t snapshot,
+                       const void **val, size_t *vlen, uint64_t *seq_out) {
+    if (!m)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(key, klen);
+    if (rc != LARCH_OK)
+        return rc;
+    uint64_t found;
+    const struct mt_version *v = NULL;
+    rc = m->ops->get(m->index, key, klen, &found);
+    if (rc < 0)
+        return rc;
+    if (rc == LARCH_OK)
+        v = chain_visible((const struct mt_record *)(uintptr_t)found, snapshot);
+    bool value = v && !version_is_tombstone(v);
+    if (val)
+        *val = value ? v->value : NULL;
+    if (vlen)
+        *vlen = value ? v->vlen : 0;
+    if (seq_out)
+        *seq_out = v ? v->seq : 0;
+    return !v ? LARCH_NOTFOUND : value ? LARCH_OK : LARCH_DELETED;
+}
+
+enum stripe_field { STRIPE_VERSIONS, STRIPE_KEYS, STRIPE_KEY_BYTES };
+
+static size_t stripes_sum(const larch_memtable *m, enum stripe_field f) {
+    size_t total = 0;
+    for (unsigned i = 0; i < arena_shards(&m->arena); i++) {
+        struct mt_stripe *s = &m->stripes[i];
+        _Atomic size_t *c = f == STRIPE_VERSIONS ? &s->versions
+                            : f == STRIPE_KEYS   ? &s->keys
+                                                 : &s->key_bytes;
+        total += atomic_load_explicit(c, memory_order_relaxed);
+    }
+    return total;
+}
+
+size_t larch_memtable_len(larch_memtable *m) {
+    return m ? stripes_sum(m, STRIPE_VERSIONS) : 0;
+}
+
+size_t larch_memtable_bytes(larch_memtable *m) {
+    if (!m)
+        return 0;
+    size_t keys = stripes_sum(m, STRIPE_KEYS);
+    size_t key_bytes = stripes_sum(m, STRIPE_KEY_BYTES);
+    return sizeof *m + arena_shards(&m->arena) * sizeof *m->stripes + arena_bytes(&m->arena) +
+           m->ops->bytes_estimate(keys, key_bytes);
+}
