@@ -6,8 +6,8 @@
  * at snapshot S sees, for each key, the version with the greatest seq <= S. Writers
  * on many threads may publish sequence numbers out of order (seq 11 before seq 10):
  * every version still lands in its place. Readers and iterators take no locks and
- * run alongside writers. Each user key is indexed once, by default in a B+ tree
- * (larch_memtable_new_btree names it); entries live in a per-memtable arena sharded
+ * run alongside writers. Each user key is indexed once, by default in larch's ART
+ * (larch_memtable_new_btree picks the B+ tree instead); entries live in a per-memtable arena sharded
  * per CPU, so freeing the memtable releases everything at once.
  *
  * Every call is safe from any number of threads at once, except that
@@ -27,8 +27,10 @@ typedef struct larch_memtable larch_memtable;
 
 /* A new, empty memtable over the default index; NULL only if memory runs out. */
 LARCH_API larch_memtable *larch_memtable_new(void);
-/* The same over larch's B+ tree (larch/btree.h), whatever the default is. */
+/* The same over larch's B+ tree (larch/btree.h) or ART (larch/art.h), whatever the
+ * default is. */
 LARCH_API larch_memtable *larch_memtable_new_btree(void);
+LARCH_API larch_memtable *larch_memtable_new_art(void);
 /* Frees the memtable, its index and every version at once; every pointer it handed
  * out (values, iterator keys) dies with it. NULL is a no-op. Free every iterator
  * first; no other call on the memtable may be running. */

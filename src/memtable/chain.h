@@ -61,8 +61,7 @@ static inline const struct mt_version *record_newest(const struct mt_record *r) 
 #define chain_newer larch__mt_chain_newer
 
 /* Fills an unpublished version (val NULL and tombstone true for a tombstone). */
-void version_init(struct mt_version *v, uint64_t seq, const void *val, size_t vlen,
-                  bool tombstone);
+void version_init(struct mt_version *v, uint64_t seq, const void *val, size_t vlen, bool tombstone);
 /* Fills an unpublished record whose chain is the single version `first`; the
  * record may then be published (put in the index). */
 void record_init(struct mt_record *r, const void *key, size_t klen, struct mt_version *first);

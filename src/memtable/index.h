@@ -34,18 +34,10 @@ struct mt_index_ops {
 
 extern const struct mt_index_ops larch__mt_index_btree;
 
-/* ---- the ART -------------------------------------------------------------------
- * index_art.c builds larch__mt_index_art as soon as include/larch/art.h exists.
- * To make the ART the default index of larch_memtable_new, point
- * MT_INDEX_DEFAULT at it (and add larch_memtable_new_art beside
- * larch_memtable_new_btree in memtable.c and memtable.h). */
-#if defined(__has_include)
-#if __has_include(<larch/art.h>)
-#define LARCH_MT_HAVE_ART 1
 extern const struct mt_index_ops larch__mt_index_art;
-#endif
-#endif
 
-#define MT_INDEX_DEFAULT (&larch__mt_index_btree)
+/* larch_memtable_new's index: the ART (one key lookup touches a few small nodes
+ * instead of a binary search through 4 KiB ones). */
+#define MT_INDEX_DEFAULT (&larch__mt_index_art)
 
 #endif /* LARCH_MEMTABLE_INDEX_H */

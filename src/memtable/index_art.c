@@ -1,8 +1,6 @@
-/* The ART (larch/art.h) as a memtable index: one-line wrappers. Built as soon as the
- * ART's header exists; see the end of index.h to make it the default. */
+/* The ART (larch/art.h) as a memtable index, the default: one-line wrappers. */
 #include "memtable/index.h"
 
-#ifdef LARCH_MT_HAVE_ART /* index.h: include/larch/art.h exists */
 #include <larch/art.h>
 
 static void *art_create(void) {
@@ -77,7 +75,3 @@ const struct mt_index_ops larch__mt_index_art = {
     .iter_value = art_iter_value,
     .iter_status = art_iter_status,
 };
-
-#else
-typedef int larch__mt_no_art; /* ISO C wants a declaration in every file */
-#endif /* LARCH_MT_HAVE_ART */

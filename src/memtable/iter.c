@@ -69,8 +69,8 @@ void larch_memtable_iter_free(larch_memtable_iter *it) {
 
 /* The entry rec shows when the iterator arrives at it moving forward (its first
  * entry) or backward (its last); NULL if it shows none. */
-static const struct mt_version *arrival(const larch_memtable_iter *it,
-                                        const struct mt_record *rec, bool backward) {
+static const struct mt_version *arrival(const larch_memtable_iter *it, const struct mt_record *rec,
+                                        bool backward) {
     if (it->flags & LARCH_ITER_ALL_VERSIONS)
         return backward ? chain_oldest_visible(rec, it->snapshot)
                         : chain_visible(rec, it->snapshot);
@@ -178,8 +178,8 @@ static bool newer_push(larch_memtable_iter *it, const struct mt_version *v) {
 
 /* The next newer visible version of the current entry's key, or NULL. */
 static const struct mt_version *newer_version(larch_memtable_iter *it) {
-    bool stacked = it->newer_rec == it->rec && it->newer_len > 0 &&
-                   it->newer[it->newer_len - 1] == it->ver;
+    bool stacked =
+        it->newer_rec == it->rec && it->newer_len > 0 && it->newer[it->newer_len - 1] == it->ver;
     if (!stacked) {
         it->newer_rec = NULL;
         it->newer_len = 0;

@@ -49,6 +49,10 @@ larch_memtable *larch_memtable_new_btree(void) {
     return memtable_new_with(&larch__mt_index_btree);
 }
 
+larch_memtable *larch_memtable_new_art(void) {
+    return memtable_new_with(&larch__mt_index_art);
+}
+
 void larch_memtable_free(larch_memtable *m) {
     if (!m)
         return;

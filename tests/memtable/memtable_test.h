@@ -18,10 +18,8 @@
 /* ---- the indexes under a memtable --------------------------------------------- */
 
 static const struct mt_index_ops *const memtable_indexes[] = {
-    &larch__mt_index_btree,
-#ifdef LARCH_MT_HAVE_ART
     &larch__mt_index_art,
-#endif
+    &larch__mt_index_btree,
 };
 #define MEMTABLE_INDEXES (sizeof memtable_indexes / sizeof memtable_indexes[0])
 
@@ -33,9 +31,9 @@ static inline larch_memtable *mt_new(void) {
 }
 
 #define FOR_EACH_MEMTABLE_INDEX                                                                    \
-    for (size_t mt_i_ = 0; mt_i_ < MEMTABLE_INDEXES &&                                             \
-                           (MT_INDEX = memtable_indexes[mt_i_],                                    \
-                           fprintf(stderr, "=== index: %s\n", MT_INDEX->name), 1);                 \
+    for (size_t mt_i_ = 0;                                                                         \
+         mt_i_ < MEMTABLE_INDEXES && (MT_INDEX = memtable_indexes[mt_i_],                          \
+                                     fprintf(stderr, "=== index: %s\n", MT_INDEX->name), 1);       \
          mt_i_++)
 
 /* ---- keys --------------------------------------------------------------------- */
@@ -120,8 +118,8 @@ static inline int ref_add(struct ref *r, const void *key, size_t klen, uint64_t 
             abort();
     }
     memmove(&r->v[i + 1], &r->v[i], (r->n - i) * sizeof *r->v);
-    r->v[i] = (struct ref_version){xmemdup(key, klen), val ? xmemdup(val, vlen) : NULL, klen, vlen,
-                                   seq};
+    r->v[i] =
+        (struct ref_version){xmemdup(key, klen), val ? xmemdup(val, vlen) : NULL, klen, vlen, seq};
     r->n++;
     return LARCH_OK;
 }
@@ -136,8 +134,8 @@ static inline void ref_push(struct ref *r, const void *key, size_t klen, uint64_
         if (!r->v)
             abort();
     }
-    r->v[r->n++] = (struct ref_version){xmemdup(key, klen), val ? xmemdup(val, vlen) : NULL, klen,
-                                        vlen, seq};
+    r->v[r->n++] =
+        (struct ref_version){xmemdup(key, klen), val ? xmemdup(val, vlen) : NULL, klen, vlen, seq};
     r->sorted = false;
 }
 
@@ -165,8 +163,8 @@ static inline bool ref_same_key(const struct ref *r, size_t i, size_t j) {
 
 /* The entries that the versions [i, end) of one key show at (snapshot, flags),
  * in flush order, appended to out; returns how many. */
-static inline size_t ref_key_entries(const struct ref *r, size_t i, size_t end,
-                                     uint64_t snapshot, int flags, size_t *out) {
+static inline size_t ref_key_entries(const struct ref *r, size_t i, size_t end, uint64_t snapshot,
+                                     int flags, size_t *out) {
     while (i < end && r->v[i].seq > snapshot)
         i++;
     if (i == end)

@@ -131,8 +131,8 @@ static void check_live_pass(bool backward) {
         }
         if (!first) {
             int c = key_cmp(prev_key, prev_len, k, klen);
-            bool in_order = backward ? c > 0 || (c == 0 && prev_seq < s)
-                                     : c < 0 || (c == 0 && prev_seq > s);
+            bool in_order =
+                backward ? c > 0 || (c == 0 && prev_seq < s) : c < 0 || (c == 0 && prev_seq > s);
             if (!in_order) {
                 fail("a live pass is out of order", s);
                 break;

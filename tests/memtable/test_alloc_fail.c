@@ -22,8 +22,8 @@ static size_t random_key(unsigned char *key) {
 
 /* Every version in flush order, and len, as the reference has them. */
 static bool unchanged(larch_memtable *m, struct ref *r) {
-    return larch_memtable_len(m) == r->n && iteration_matches(m, r, UINT64_MAX,
-                                                             LARCH_ITER_ALL_VERSIONS);
+    return larch_memtable_len(m) == r->n &&
+           iteration_matches(m, r, UINT64_MAX, LARCH_ITER_ALL_VERSIONS);
 }
 
 struct tally {
@@ -97,8 +97,8 @@ static void test_every_write_failure_point(void) {
                 memcpy(keys[i], key, klen);
             }
         }
-        size_t vlen = test_rand(&rng) % 20 == 0 ? sizeof val - test_rand(&rng) % 100
-                                                : test_rand(&rng) % 200;
+        size_t vlen =
+            test_rand(&rng) % 20 == 0 ? sizeof val - test_rand(&rng) % 100 : test_rand(&rng) % 200;
         uint64_t seq = test_rand(&rng) % 100000;
         bool tomb = test_rand(&rng) % 5 == 0;
         ok = walk(m, &r, key, klen, seq, tomb ? NULL : val, tomb ? 0 : vlen, &t, i % 50 == 0);
@@ -136,9 +136,8 @@ static void test_new_and_iterators_fail_cleanly(void) {
         larch__alloc_fail_at(k, 1);
         larch_memtable_iter_seek(it, "k", 1);
         larch__alloc_fail_at(-1, 0);
-        CHECK(larch_memtable_iter_valid(it)
-                  ? larch_memtable_iter_status(it) == LARCH_OK
-                  : larch_memtable_iter_status(it) == LARCH_ENOMEM);
+        CHECK(larch_memtable_iter_valid(it) ? larch_memtable_iter_status(it) == LARCH_OK
+                                            : larch_memtable_iter_status(it) == LARCH_ENOMEM);
     }
     larch_memtable_iter_seek_first(it);
     CHECK(larch_memtable_iter_valid(it));

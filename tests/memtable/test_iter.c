@@ -19,9 +19,9 @@ static void fill(larch_memtable *m, struct ref *r) {
         uint64_t seq;
         const char *val;
     } w[] = {
-        {"a", 1, 3, NULL},  {"b", 1, 9, "b9"},  {"a", 1, 5, "a5"}, {"ab", 2, 1, "ab1"},
-        {"", 0, 1, "e1"},   {"a\0", 2, 4, ""},  {"c", 1, 7, NULL}, {"ab", 2, 6, NULL},
-        {"a", 1, 2, "a2"},
+        {"a", 1, 3, NULL},   {"b", 1, 9, "b9"},  {"a", 1, 5, "a5"},
+        {"ab", 2, 1, "ab1"}, {"", 0, 1, "e1"},   {"a\0", 2, 4, ""},
+        {"c", 1, 7, NULL},   {"ab", 2, 6, NULL}, {"a", 1, 2, "a2"},
     };
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
         int rc = w[i].val ? larch_memtable_put(m, w[i].key, w[i].klen, w[i].seq, w[i].val,

@@ -22,7 +22,7 @@ struct run {
 #define EXPECT(r, cond, ...)                                                                       \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "  seed %llu step %ld: ", (unsigned long long)(r)->seed, (r)->step);  \
+            fprintf(stderr, "  seed %llu step %ld: ", (unsigned long long)(r)->seed, (r)->step);   \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fprintf(stderr, "\n");                                                                 \
             CHECK(cond);                                                                           \
@@ -88,8 +88,7 @@ static long model_seek(struct run *r, const size_t *want, size_t n, const unsign
                        size_t klen, bool backward) {
     if (!backward) {
         long p = 0;
-        while ((size_t)p < n &&
-               key_cmp(r->r.v[want[p]].key, r->r.v[want[p]].klen, k, klen) < 0)
+        while ((size_t)p < n && key_cmp(r->r.v[want[p]].key, r->r.v[want[p]].klen, k, klen) < 0)
             p++;
         return p;
     }
@@ -180,8 +179,8 @@ static void op_walk(struct run *r) {
 
 static void one_run(uint64_t seed, unsigned alphabet, size_t max_klen, uint64_t max_seq,
                     long steps) {
-    struct run r = {.seed = seed, .rng = seed, .alphabet = alphabet, .max_klen = max_klen,
-                    .max_seq = max_seq};
+    struct run r = {
+        .seed = seed, .rng = seed, .alphabet = alphabet, .max_klen = max_klen, .max_seq = max_seq};
     r.m = mt_new();
     REQUIRE(r.m);
     for (r.step = 0; r.step < steps && !r.failed; r.step++) {

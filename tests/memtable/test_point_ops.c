@@ -110,9 +110,9 @@ static void test_prefix_keys_keep_their_versions(void) {
             const void *val;
             size_t vlen;
             uint64_t got;
-            CHECK_EQ(larch_memtable_get(m, keys[i].key, keys[i].len, seq * 10 + 9, &val, &vlen,
-                                        &got),
-                     LARCH_OK);
+            CHECK_EQ(
+                larch_memtable_get(m, keys[i].key, keys[i].len, seq * 10 + 9, &val, &vlen, &got),
+                LARCH_OK);
             CHECK_EQ(got, seq * 10 + i);
             CHECK(vlen == 2 && ((const unsigned char *)val)[0] == i &&
                   ((const unsigned char *)val)[1] == seq);
@@ -226,14 +226,18 @@ static void test_len_and_bytes(void) {
 }
 
 static void test_public_constructors(void) {
-    larch_memtable *a = larch_memtable_new(), *b = larch_memtable_new_btree();
-    REQUIRE(a && b);
+    larch_memtable *a = larch_memtable_new(), *b = larch_memtable_new_btree(),
+                   *c = larch_memtable_new_art();
+    REQUIRE(a && b && c);
     CHECK_EQ(put(a, "k", 1, "a"), LARCH_OK);
     CHECK_EQ(put(b, "k", 1, "b"), LARCH_OK);
+    CHECK_EQ(put(c, "k", 1, "c"), LARCH_OK);
     expect_get(a, "k", 1, LARCH_OK, "a", 1);
     expect_get(b, "k", 1, LARCH_OK, "b", 1);
+    expect_get(c, "k", 1, LARCH_OK, "c", 1);
     larch_memtable_free(a);
     larch_memtable_free(b);
+    larch_memtable_free(c);
 }
 
 int main(void) {
