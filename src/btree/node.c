@@ -63,11 +63,36 @@ static inline int slot_cmp(const struct node *n, uint64_t s, const struct search
     return key_cmp_tail(n, s, k);
 }
 
-int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k) {
-    return slot_cmp(n, node_slot(n, i), k);
+/* Fixed format: the key of an entry (its word w, len bytes) is below k iff w <
+ * k->word, or w == k->word and len < k->len (the entry's key is then a prefix of
+ * k): for keys of at most 8 bytes this is exactly the byte order. So a search is a
+ * search for the first word >= bound (or > bound), by branch-free halving: the next
+ * probe never waits on a mispredicted branch. */
+static inline unsigned fixed_first(const struct node *n, unsigned count, uint64_t bound,
+                                   bool after) {
+    if (count == 0)
+        return 0;
+    unsigned base = 0;
+    while (count > 1) {
+        unsigned half = count / 2;
+        uint64_t w = node_load(n, fixed_word(base + half));
+        /* A mask, not a branch: gcc turns the plain conditional into a jump. */
+        base += half & (0u - (unsigned)(after ? w <= bound : w < bound));
+        count -= half;
+    }
+    uint64_t w = node_load(n, fixed_word(base));
+    return base + (after ? w <= bound : w < bound);
 }
 
-unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
+/* The first entry not below k (or_equal: not at or below k). */
+static unsigned fixed_search(const struct node *n, unsigned count, unsigned len,
+                             const struct search_key *k, bool or_equal) {
+    bool pass_equal = or_equal ? len <= k->len : len < k->len;
+    return pass_equal ? fixed_first(n, count, k->word, true)
+                      : fixed_first(n, count, k->word, false);
+}
+
+static unsigned slotted_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
     unsigned lo = 0, hi = node_count(n);
     bool eq = false;
     while (lo < hi) {
@@ -84,7 +109,22 @@ unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool
     return lo;
 }
 
+unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (!format)
+        return slotted_lower_bound(n, k, equal);
+    unsigned count = node_count(n), len = format_key_len(format);
+    unsigned pos = fixed_search(n, count, len, k, false);
+    *equal = pos < count && len == k->len && node_load(n, fixed_word(pos)) == k->word;
+    return pos;
+}
+
 unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (format)
+        return fixed_search(n, node_count(n), format_key_len(format), k, true);
     unsigned lo = 0, hi = node_count(n);
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
@@ -96,13 +136,26 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
     return lo;
 }
 
-unsigned node_used(const struct node *n) {
-    uint64_t m = node_meta(n);
+/* Bytes of n's entries in the slotted format: what they would take after a
+ * rebuild that cannot keep the fixed format. */
+static unsigned slotted_bytes(uint64_t m) {
+    unsigned format = meta_format(m);
+    if (format)
+        return meta_count(m) * (8 + entry_size(format_key_len(format)));
     return meta_count(m) * 8 + (NODE_SIZE - meta_heap(m) - meta_dead(m));
 }
 
+unsigned node_used(const struct node *n) {
+    uint64_t m = node_meta(n);
+    return meta_format(m) ? meta_count(m) * 16 : slotted_bytes(m);
+}
+
 bool node_has_room(const struct node *n, size_t len) {
-    return node_used(n) + 8 + entry_size(len) <= CAPACITY;
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (format && len == format_key_len(format))
+        return meta_count(m) < NODE_FIXED_MAX;
+    return slotted_bytes(m) + 8 + entry_size(len) <= CAPACITY;
 }
 
 /* ---- writes by the lock holder ---------------------------------------------- */
@@ -123,26 +176,77 @@ struct entry {
     uint64_t word;
 };
 
-/* Copy the node's words to a private image, so that keys can be read as bytes. */
-static void snapshot(const struct node *n, uint64_t img[NODE_WORDS]) {
-    img[0] = 0;
+/* A private copy of a node: its words, and for a fixed-format leaf its keys turned
+ * back into bytes. */
+struct image {
+    uint64_t w[NODE_WORDS];
+    uint8_t keys[NODE_FIXED_MAX * 8];
+};
+
+static void snapshot(const struct node *n, struct image *img) {
+    img->w[0] = 0;
     for (unsigned i = 1; i < NODE_WORDS; i++)
-        img[i] = node_load(n, i);
+        img->w[i] = node_load(n, i);
 }
 
-static unsigned image_entries(const uint64_t img[NODE_WORDS], struct entry *out) {
-    unsigned count = meta_count(img[1]);
+static unsigned image_entries(struct image *img, struct entry *out) {
+    uint64_t m = img->w[1];
+    unsigned count = meta_count(m), format = meta_format(m);
     for (unsigned i = 0; i < count; i++) {
-        uint64_t s = img[NODE_HEADER_WORDS + i];
-        out[i] = (struct entry){(const uint8_t *)&img[slot_off(s) / 8 + 1], slot_len(s),
-                                img[slot_off(s) / 8]};
+        if (format) {
+            uint64_t bytes = larch__be64(img->w[fixed_word(i)]);
+            memcpy(&img->keys[i * 8], &bytes, 8);
+            out[i] = (struct entry){&img->keys[i * 8], format_key_len(format),
+                                    img->w[fixed_word(i) + 1]};
+            continue;
+        }
+        uint64_t s = img->w[NODE_HEADER_WORDS + i];
+        out[i] = (struct entry){(const uint8_t *)&img->w[slot_off(s) / 8 + 1], slot_len(s),
+                                img->w[slot_off(s) / 8]};
     }
     return count;
 }
 
-/* Rebuild n (locked, or not yet shared) with the given entries, heap compacted. */
+/* The format a leaf holding these entries takes: fixed (key length + 1) if they all
+ * have one length of at most 8 bytes, else 0 (slotted). */
+static unsigned format_for(unsigned level, const struct entry *e, unsigned count) {
+    if (level > 0 || count == 0 || count > NODE_FIXED_MAX || e[0].len > NODE_FIXED_KEY_MAX)
+        return 0;
+    for (unsigned i = 1; i < count; i++)
+        if (e[i].len != e[0].len)
+            return 0;
+    return (unsigned)e[0].len + 1;
+}
+
+/* Whether entries fit one node of the given level (in the format build picks). */
+static bool entries_fit(unsigned level, const struct entry *e, unsigned count) {
+    if (format_for(level, e, count))
+        return true;
+    unsigned bytes = 0;
+    for (unsigned i = 0; i < count; i++)
+        bytes += 8 + entry_size(e[i].len);
+    return bytes <= CAPACITY;
+}
+
+static void build_fixed(struct node *n, const struct entry *e, unsigned count, unsigned len) {
+    for (unsigned i = 0; i < count; i++) {
+        node_store(n, fixed_word(i), larch__load_be64(e[i].key, len));
+        node_store(n, fixed_word(i) + 1, e[i].word);
+    }
+    node_store(n, 1, meta_make_fixed(count, len));
+    node_store(n, 2, 0);
+    node_store(n, 3, 0);
+}
+
+/* Rebuild n (locked, or not yet shared) with the given entries (which must fit),
+ * in the fixed format if they allow it, else slotted with the heap compacted. */
 static void build(struct node *n, unsigned level, const struct entry *e, unsigned count,
                   uint64_t upper) {
+    unsigned format = format_for(level, e, count);
+    if (format) {
+        build_fixed(n, e, count, format - 1);
+        return;
+    }
     uint64_t img[NODE_WORDS];
     unsigned heap = NODE_SIZE;
     for (unsigned i = 0; i < count; i++) {
@@ -164,20 +268,44 @@ static void build(struct node *n, unsigned level, const struct entry *e, unsigne
         node_store(n, i, img[i]);
 }
 
-static void compact(struct node *n) {
-    uint64_t img[NODE_WORDS];
-    struct entry e[NODE_SLOTS_MAX];
-    snapshot(n, img);
-    unsigned count = image_entries(img, e);
-    build(n, meta_level(img[1]), e, count, img[2]);
+/* Insert by rebuilding the whole node: compacts the heap of a slotted node, and
+ * changes the format when the new key requires it (or, for an empty leaf, allows
+ * it). Readers see the change as a new version, like any other write. */
+static void rebuild_insert(struct node *n, unsigned i, const uint8_t *key, size_t len,
+                           uint64_t word) {
+    struct image img;
+    struct entry e[NODE_SLOTS_MAX + 1];
+    snapshot(n, &img);
+    unsigned count = image_entries(&img, e);
+    memmove(&e[i + 1], &e[i], (count - i) * sizeof e[0]);
+    e[i] = (struct entry){key, len, word};
+    build(n, meta_level(img.w[1]), e, count + 1, img.w[2]);
+}
+
+/* Entries move one pair up, from the end down, so that each word is written once. */
+static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_t *key,
+                            size_t len, uint64_t word) {
+    unsigned count = meta_count(m);
+    for (unsigned j = count; j > i; j--) {
+        node_store(n, fixed_word(j), node_load(n, fixed_word(j - 1)));
+        node_store(n, fixed_word(j) + 1, node_load(n, fixed_word(j - 1) + 1));
+    }
+    node_store(n, fixed_word(i), larch__load_be64(key, len));
+    node_store(n, fixed_word(i) + 1, word);
+    node_store(n, 1, meta_make_fixed(count + 1, (unsigned)len));
 }
 
 void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, uint64_t word) {
     uint64_t m = node_meta(n);
-    unsigned count = meta_count(m), need = entry_size(len);
-    if ((NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m)) {
-        compact(n);
-        m = node_meta(n);
+    unsigned count = meta_count(m), format = meta_format(m), need = entry_size(len);
+    if (format && len == format - 1 && count < NODE_FIXED_MAX) {
+        fixed_insert_at(n, m, i, key, len, word);
+        return;
+    }
+    if (format || (count == 0 && meta_level(m) == 0 && len <= NODE_FIXED_KEY_MAX) ||
+        (NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m)) {
+        rebuild_insert(n, i, key, len, word);
+        return;
     }
     unsigned heap = meta_heap(m) - need;
     node_store(n, heap / 8, word);
@@ -190,7 +318,15 @@ void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, 
 
 void node_remove_at(struct node *n, unsigned i) {
     uint64_t m = node_meta(n);
-    unsigned count = meta_count(m);
+    unsigned count = meta_count(m), format = meta_format(m);
+    if (format) {
+        for (unsigned j = i; j + 1 < count; j++) {
+            node_store(n, fixed_word(j), node_load(n, fixed_word(j + 1)));
+            node_store(n, fixed_word(j) + 1, node_load(n, fixed_word(j + 1) + 1));
+        }
+        node_store(n, 1, meta_make_fixed(count - 1, format - 1));
+        return;
+    }
     unsigned dead = meta_dead(m) + entry_size(slot_len(node_slot(n, i)));
     for (unsigned j = i; j + 1 < count; j++)
         node_store(n, NODE_HEADER_WORDS + j, node_slot(n, j + 1));
@@ -201,7 +337,10 @@ void node_remove_at(struct node *n, unsigned i) {
 }
 
 void node_set_entry_word(struct node *n, unsigned i, uint64_t word) {
-    node_store(n, slot_off(node_slot(n, i)) / 8, word);
+    if (meta_format(node_meta(n)))
+        node_store(n, fixed_word(i) + 1, word);
+    else
+        node_store(n, slot_off(node_slot(n, i)) / 8, word);
 }
 
 /* The shortest key s with a < s <= b (a < b): b cut one byte past their common
@@ -216,11 +355,8 @@ static size_t separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
     return len;
 }
 
-static unsigned split_point(const struct entry *e, unsigned total, unsigned pos) {
-    if (pos == total - 1)
-        return total - 1; /* appending: keep the left node full (ascending inserts) */
-    if (pos == 0)
-        return 1; /* prepending: keep the right node full (descending inserts) */
+/* Halves of about equal bytes (in the slotted format, the larger). */
+static unsigned balanced_split_point(const struct entry *e, unsigned total) {
     unsigned bytes = 0, all = 0;
     for (unsigned i = 0; i < total; i++)
         all += 8 + entry_size(e[i].len);
@@ -230,19 +366,34 @@ static unsigned split_point(const struct entry *e, unsigned total, unsigned pos)
     return m ? m : 1;
 }
 
+static unsigned split_point(const struct entry *e, unsigned total, unsigned pos) {
+    unsigned m;
+    if (pos == total - 1)
+        m = total - 1; /* appending: keep the left node full (ascending inserts) */
+    else if (pos == 0)
+        m = 1; /* prepending: keep the right node full (descending inserts) */
+    else
+        return balanced_split_point(e, total);
+    /* A key of another length than a full fixed-format leaf's cannot always stay
+     * beside it. */
+    if (entries_fit(0, e, m) && entries_fit(0, &e[m], total - m))
+        return m;
+    return balanced_split_point(e, total);
+}
+
 size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
                               const uint8_t *key, size_t len, uint64_t value, uint8_t *sep) {
-    uint64_t img[NODE_WORDS];
+    struct image img;
     struct entry e[NODE_SLOTS_MAX + 1];
-    snapshot(left, img);
-    unsigned count = image_entries(img, e), total = count, m;
+    snapshot(left, &img);
+    unsigned count = image_entries(&img, e), total = count, m;
     if (key) {
         memmove(&e[pos + 1], &e[pos], (count - pos) * sizeof e[0]);
         e[pos] = (struct entry){key, len, value};
         total++;
         m = split_point(e, total, pos);
     } else {
-        m = split_point(e, total, total / 2);
+        m = balanced_split_point(e, total);
     }
     size_t sep_len = separator(e[m - 1].key, e[m - 1].len, e[m].key, e[m].len, sep);
     build(right, 0, &e[m], total - m, 0);
@@ -251,32 +402,51 @@ size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned po
 }
 
 size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep) {
-    uint64_t img[NODE_WORDS];
+    struct image img;
     struct entry e[NODE_SLOTS_MAX];
-    snapshot(left, img);
-    unsigned count = image_entries(img, e), level = meta_level(img[1]);
+    snapshot(left, &img);
+    unsigned count = image_entries(&img, e), level = meta_level(img.w[1]);
     unsigned m = count / 2;
     memcpy(sep, e[m].key, e[m].len);
-    build(right, level, &e[m + 1], count - m - 1, img[2]);
+    build(right, level, &e[m + 1], count - m - 1, img.w[2]);
     build(left, level, e, m, e[m].word);
     return e[m].len;
 }
 
+/* The entries of left, the separator (inner nodes) and right, in order. */
+static unsigned merged_entries(struct image *limg, struct image *rimg, const uint8_t *sep,
+                               size_t sep_len, struct entry *e) {
+    unsigned n = image_entries(limg, e);
+    if (meta_level(limg->w[1]) > 0)
+        e[n++] = (struct entry){sep, sep_len, limg->w[2]};
+    return n + image_entries(rimg, &e[n]);
+}
+
 bool node_can_merge(const struct node *left, const struct node *right, size_t sep_len) {
-    unsigned need = node_used(left) + node_used(right);
-    if (!node_is_leaf(left))
+    uint64_t lm = node_meta(left), rm = node_meta(right);
+    unsigned level = meta_level(lm);
+    if (level == 0 && meta_format(lm) && meta_format(lm) == meta_format(rm))
+        return meta_count(lm) + meta_count(rm) <= NODE_FIXED_MAX;
+    unsigned need = slotted_bytes(lm) + slotted_bytes(rm);
+    if (level > 0)
         need += 8 + entry_size(sep_len);
-    return need <= CAPACITY;
+    if (need <= CAPACITY)
+        return true;
+    if (level > 0 || meta_count(lm) + meta_count(rm) > NODE_FIXED_MAX)
+        return false;
+    /* Leaves whose keys all have one short length merge into the fixed format. */
+    struct image limg, rimg;
+    struct entry e[2 * NODE_SLOTS_MAX];
+    snapshot(left, &limg);
+    snapshot(right, &rimg);
+    return entries_fit(0, e, merged_entries(&limg, &rimg, NULL, 0, e));
 }
 
 void node_merge(struct node *left, struct node *right, const uint8_t *sep, size_t sep_len) {
-    uint64_t limg[NODE_WORDS], rimg[NODE_WORDS];
+    struct image limg, rimg;
     struct entry e[2 * NODE_SLOTS_MAX + 1];
-    snapshot(left, limg);
-    snapshot(right, rimg);
-    unsigned n = image_entries(limg, e), level = meta_level(limg[1]);
-    if (level > 0)
-        e[n++] = (struct entry){sep, sep_len, limg[2]};
-    n += image_entries(rimg, &e[n]);
-    build(left, level, e, n, rimg[2]);
+    snapshot(left, &limg);
+    snapshot(right, &rimg);
+    unsigned n = merged_entries(&limg, &rimg, sep, sep_len, e);
+    build(left, meta_level(limg.w[1]), e, n, rimg.w[2]);
 }
