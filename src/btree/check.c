@@ -91,9 +91,13 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
                 fail(c, n, "slot %u out of bounds (offset %u, length %u)", i, off, len);
                 return;
             }
-            uint8_t head_key[NODE_KEY_BUF];
+            uint8_t head_key[NODE_KEY_BUF], first[NODE_KEY_BUF];
             size_t head_len = node_key_copy(n, i, head_key);
-            if (slot_head(s) != larch__key_head(head_key, head_len))
+            unsigned p = node_prefix_len(n);
+            node_key_copy(n, 0, first);
+            if (head_len < p || memcmp(head_key, first, p) != 0)
+                fail(c, n, "slot %u: key does not begin with the node's prefix (%u bytes)", i, p);
+            else if (slot_head(s) != larch__key_head(head_key + p, head_len - p))
                 fail(c, n, "slot %u: key head does not match the key", i);
         }
         size_t klen = node_key_copy(n, i, key);

@@ -34,13 +34,15 @@ void node_free(void *n) {
     larch__free(n);
 }
 
-/* Compare the key of slot s, whose head equals k's, with k. */
-static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_key *k) {
+/* Compare the key of slot s with k, from byte `from` (a multiple of 8) on: the
+ * bytes before it are known equal. */
+static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_key *k,
+                        size_t from) {
     if (!slot_sane(s))
         return 1; /* torn: any answer, the caller's validation fails */
     size_t len = slot_len(s), common = len < k->len ? len : k->len;
-    unsigned word = slot_off(s) / 8 + 1;
-    for (size_t done = 0; done < common; done += 8, word++) {
+    unsigned word = slot_off(s) / 8 + 1 + (unsigned)(from / 8);
+    for (size_t done = from; done < common; done += 8, word++) {
         uint64_t a = larch__be64(node_load(n, word));
         uint64_t b = larch__load_be64(k->bytes + done, common - done);
         size_t rest = common - done;
@@ -54,13 +56,61 @@ static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_ke
     return (len > k->len) - (len < k->len);
 }
 
+/* The search key's head after a node's prefix of p bytes. */
+struct probe {
+    uint32_t head;
+    size_t from; /* where a tail comparison starts: p rounded down to a word */
+};
+
 /* Most comparisons are decided by the 4-byte heads in the slots alone; only equal
  * heads read the key bytes in the heap. */
-static inline int slot_cmp(const struct node *n, uint64_t s, const struct search_key *k) {
+static inline int slot_cmp(const struct node *n, uint64_t s, const struct search_key *k,
+                           const struct probe *pr) {
     uint32_t head = slot_head(s);
-    if (head != k->head)
-        return head < k->head ? -1 : 1;
-    return key_cmp_tail(n, s, k);
+    if (head != pr->head)
+        return head < pr->head ? -1 : 1;
+    return key_cmp_tail(n, s, k, pr->from);
+}
+
+/* Where k stands against the prefix p > 0 that every key of the slotted node n
+ * shares (entry 0's first p bytes): 0 if k has it too (then *pr is set for the
+ * search), <0 if k is below every key, >0 if above. */
+static int prefix_probe(const struct node *n, unsigned p, const struct search_key *k,
+                        struct probe *pr) {
+    uint64_t s0 = node_slot(n, 0);
+    if (!slot_sane(s0) || slot_len(s0) < p)
+        return 1; /* torn: any answer, the caller's validation fails */
+    size_t common = p < k->len ? p : k->len;
+    unsigned word = slot_off(s0) / 8 + 1;
+    for (size_t done = 0; done < common; done += 8, word++) {
+        uint64_t a = larch__be64(node_load(n, word));
+        uint64_t b = larch__load_be64(k->bytes + done, common - done);
+        size_t rest = common - done;
+        if (rest < 8) {
+            a >>= (8 - rest) * 8;
+            b >>= (8 - rest) * 8;
+        }
+        if (a != b)
+            return a < b ? 1 : -1;
+    }
+    if (k->len < p)
+        return -1; /* k is a proper prefix of every key */
+    pr->head = larch__key_head(k->bytes + p, k->len - p);
+    pr->from = p / 8 * 8;
+    return 0;
+}
+
+/* Set up the search of slotted node n for k: 0, or (k outside the node's prefix)
+ * the side every key is on, as prefix_probe. */
+static inline int probe_init(const struct node *n, const struct search_key *k,
+                             struct probe *pr) {
+    unsigned p = node_prefix_len(n);
+    if (p == 0 || node_count(n) == 0) {
+        pr->head = k->head;
+        pr->from = 0;
+        return 0;
+    }
+    return prefix_probe(n, p, k, pr);
 }
 
 /* Fixed format: the key of an entry (its word w, len bytes) is below k iff w <
@@ -95,9 +145,15 @@ static unsigned fixed_search(const struct node *n, unsigned count, unsigned len,
 static unsigned slotted_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
     unsigned lo = 0, hi = node_count(n);
     bool eq = false;
+    struct probe pr;
+    int side = probe_init(n, k, &pr);
+    if (side) {
+        *equal = false;
+        return side < 0 ? 0 : hi;
+    }
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
-        int c = slot_cmp(n, node_slot(n, mid), k);
+        int c = slot_cmp(n, node_slot(n, mid), k, &pr);
         if (c < 0) {
             lo = mid + 1;
         } else {
@@ -126,9 +182,13 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
     if (format)
         return fixed_search(n, node_count(n), format_key_len(format), k, true);
     unsigned lo = 0, hi = node_count(n);
+    struct probe pr;
+    int side = probe_init(n, k, &pr);
+    if (side)
+        return side < 0 ? 0 : hi;
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
-        if (slot_cmp(n, node_slot(n, mid), k) <= 0)
+        if (slot_cmp(n, node_slot(n, mid), k, &pr) <= 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -228,6 +288,20 @@ static bool entries_fit(unsigned level, const struct entry *e, unsigned count) {
     return bytes <= CAPACITY;
 }
 
+/* Bytes the keys of two entries share at their start: for the first and last
+ * entries of a node, the prefix every key in it shares. */
+static unsigned common_prefix(const struct entry *a, const struct entry *b) {
+    size_t n = a->len < b->len ? a->len : b->len, i = 0;
+    while (i < n && a->key[i] == b->key[i])
+        i++;
+    return (unsigned)i;
+}
+
+/* A slot's head: the 4 key bytes after the node's prefix of p bytes. */
+static uint32_t head_after(const uint8_t *key, size_t len, unsigned p) {
+    return len > p ? larch__key_head(key + p, len - p) : 0;
+}
+
 static void build_fixed(struct node *n, const struct entry *e, unsigned count, unsigned len) {
     for (unsigned i = 0; i < count; i++) {
         node_store(n, fixed_word(i), larch__load_be64(e[i].key, len));
@@ -248,7 +322,7 @@ static void build(struct node *n, unsigned level, const struct entry *e, unsigne
         return;
     }
     uint64_t img[NODE_WORDS];
-    unsigned heap = NODE_SIZE;
+    unsigned heap = NODE_SIZE, p = count >= 2 ? common_prefix(&e[0], &e[count - 1]) : 0;
     for (unsigned i = 0; i < count; i++) {
         heap -= entry_size(e[i].len);
         img[heap / 8] = e[i].word;
@@ -257,11 +331,11 @@ static void build(struct node *n, unsigned level, const struct entry *e, unsigne
             img[heap / 8 + words] = 0; /* zero the padding of the last word */
             memcpy(&img[heap / 8 + 1], e[i].key, e[i].len);
         }
-        img[NODE_HEADER_WORDS + i] = slot_make(larch__key_head(e[i].key, e[i].len), heap, e[i].len);
+        img[NODE_HEADER_WORDS + i] = slot_make(head_after(e[i].key, e[i].len, p), heap, e[i].len);
     }
     img[1] = meta_make(count, level, heap, 0);
     img[2] = upper;
-    img[3] = 0;
+    img[3] = p;
     for (unsigned i = 1; i < NODE_HEADER_WORDS + count; i++)
         node_store(n, i, img[i]);
     for (unsigned i = heap / 8; i < NODE_WORDS; i++)
@@ -280,6 +354,30 @@ static void rebuild_insert(struct node *n, unsigned i, const uint8_t *key, size_
     memmove(&e[i + 1], &e[i], (count - i) * sizeof e[0]);
     e[i] = (struct entry){key, len, word};
     build(n, meta_level(img.w[1]), e, count + 1, img.w[2]);
+}
+
+/* Whether key starts with the prefix of p bytes that the keys of n share (n is
+ * slotted, not empty, and held by the caller). */
+static bool shares_prefix(const struct node *n, unsigned p, const uint8_t *key, size_t len) {
+    struct search_key k;
+    struct probe pr;
+    k.bytes = key;
+    k.len = len;
+    return prefix_probe(n, p, &k, &pr) == 0;
+}
+
+/* Whether inserting key at position i of slotted n (count entries, prefix p)
+ * makes the first and last keys share more than p bytes: then a rebuild raises
+ * the prefix. It happens to a node built empty or with one key (a new root) and to
+ * one whose outer keys were deleted; only an insert at either end can tell. */
+static bool longer_prefix(const struct node *n, unsigned i, unsigned count, unsigned p,
+                          const uint8_t *key, size_t len) {
+    if (count == 0 || (i != 0 && i != count))
+        return false;
+    uint8_t other[NODE_KEY_BUF];
+    size_t other_len = node_key_copy(n, i == 0 ? count - 1 : 0, other);
+    struct entry a = {key, len, 0}, b = {other, other_len, 0};
+    return common_prefix(&a, &b) > p;
 }
 
 /* Entries move one pair up, from the end down, so that each word is written once. */
@@ -302,17 +400,21 @@ void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, 
         fixed_insert_at(n, m, i, key, len, word);
         return;
     }
+    unsigned p = count ? node_prefix_len(n) : 0;
     if (format || (count == 0 && meta_level(m) == 0 && len <= NODE_FIXED_KEY_MAX) ||
-        (NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m)) {
+        (NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m) ||
+        (p && !shares_prefix(n, p, key, len)) || longer_prefix(n, i, count, p, key, len)) {
         rebuild_insert(n, i, key, len, word);
         return;
     }
+    if (count == 0)
+        node_store(n, 3, 0);
     unsigned heap = meta_heap(m) - need;
     node_store(n, heap / 8, word);
     store_key(n, heap / 8 + 1, key, len);
     for (unsigned j = count; j > i; j--)
         node_store(n, NODE_HEADER_WORDS + j, node_slot(n, j - 1));
-    node_store(n, NODE_HEADER_WORDS + i, slot_make(larch__key_head(key, len), heap, len));
+    node_store(n, NODE_HEADER_WORDS + i, slot_make(head_after(key, len, p), heap, len));
     node_store(n, 1, meta_make(count + 1, meta_level(m), heap, meta_dead(m)));
 }
 

@@ -7,10 +7,11 @@
  *                 (24-27: 0 slotted, else fixed with keys of format - 1 bytes),
  *                 heap start in bytes (32-47), dead heap bytes (48-63)
  *   word 2        inner: the upper child (keys >= the last separator)
- *   word 3        reserved
- *   words 4..     slots, one word each: key head (bits 32-63: the first 4 key
- *                 bytes, big-endian), entry offset in bytes (16-31), key length
- *                 (0-15); sorted by key
+ *   word 3        prefix length p: every key in the node begins with the same p
+ *                 bytes (those of its first and last keys when it was built)
+ *   words 4..     slots, one word each: key head (bits 32-63: the 4 key bytes
+ *                 after the prefix, big-endian, zero-padded), entry offset in
+ *                 bytes (16-31), key length (0-15); sorted by key
  *   ... heap      grows down from the end: each entry is one word (the value, or
  *                 the child left of the separator) followed by the key bytes,
  *                 zero-padded to whole words
@@ -125,6 +126,15 @@ static inline unsigned node_count(const struct node *n) {
 static inline uint64_t node_slot(const struct node *n, unsigned i) {
     return node_load(n, NODE_HEADER_WORDS + i);
 }
+/* The prefix length of a slotted node, clamped so that a torn read stays in
+ * bounds. A search compares a key's prefix once (with entry 0's) and then the heads
+ * after it: keys that share their first bytes (u64 keys below 2^32, URLs) would
+ * otherwise tie on every head. */
+static inline unsigned node_prefix_len(const struct node *n) {
+    uint64_t p = node_load(n, 3);
+    return p <= LARCH_KEY_MAX ? (unsigned)p : LARCH_KEY_MAX;
+}
+
 /* Word of entry i's key and value in a fixed-format leaf (i < NODE_FIXED_MAX). */
 static inline unsigned fixed_word(unsigned i) {
     return NODE_HEADER_WORDS + 2 * i;
