@@ -48,10 +48,10 @@ static bool check_header(struct check *c, const struct node *n, unsigned level) 
         return false;
     }
     if (meta_format(m)) {
-        if (level != 0 || meta_format(m) - 1 > NODE_FIXED_KEY_MAX || count > NODE_FIXED_MAX ||
-            heap != NODE_SIZE || dead != 0) {
-            fail(c, n, "fixed-format header out of bounds: level %u key length %u count %u",
-                 level, meta_format(m) - 1, count);
+        if (level != 0 || meta_format(m) - 1 > NODE_FIXED_KEY_MAX || heap > NODE_FIXED_MAX ||
+            count > NODE_FIXED_MAX - heap || dead != 0) {
+            fail(c, n, "fixed-format header out of bounds: level %u key length %u start %u count %u",
+                 level, meta_format(m) - 1, heap, count);
             return false;
         }
         return true;
@@ -80,7 +80,7 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
         if (format) {
             /* The integer order is the key order only with zero padding. */
             unsigned len = format - 1;
-            uint64_t w = node_load(n, fixed_word(i));
+            uint64_t w = node_load(n, fixed_entry_word(node_meta(n), i));
             if (len < 8 && (w & (~(uint64_t)0 >> len * 8)) != 0)
                 fail(c, n, "fixed entry %u: key padding is not zero", i);
         } else {

@@ -56,16 +56,17 @@ static void batch_add(struct batch *b, const struct node *leaf, unsigned i, size
 static unsigned copy_forward(struct batch *b, const struct node *leaf, unsigned from,
                              unsigned count, unsigned cap) {
     size_t bytes = 0;
-    unsigned i = from, format = meta_format(node_meta(leaf));
+    uint64_t m = node_meta(leaf);
+    unsigned i = from, format = meta_format(m);
     b->n = 0;
     if (format) {
-        /* count <= NODE_FIXED_MAX (node_count clamps it) and len <= 8: in bounds
-         * however torn the read. */
+        /* fixed_entry_word stays in bounds and len <= 8, however torn the read. */
         unsigned len = format_key_len(format);
         for (; i < count && b->n < cap; i++, b->n++, bytes += len) {
-            uint64_t key = larch__be64(node_load(leaf, fixed_word(i)));
+            unsigned w = fixed_entry_word(m, i);
+            uint64_t key = larch__be64(node_load(leaf, w));
             memcpy(b->keys + bytes, &key, 8);
-            b->val[b->n] = node_load(leaf, fixed_word(i) + 1);
+            b->val[b->n] = node_load(leaf, w + 1);
             b->off[b->n] = (uint32_t)bytes;
             b->len[b->n] = (uint16_t)len;
         }

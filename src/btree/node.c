@@ -118,11 +118,11 @@ static inline int probe_init(const struct node *n, const struct search_key *k,
  * k): for keys of at most 8 bytes this is exactly the byte order. So a search is a
  * search for the first word >= bound (or > bound), by branch-free halving: the next
  * probe never waits on a mispredicted branch. */
-static inline unsigned fixed_first(const struct node *n, unsigned count, uint64_t bound,
-                                   bool after) {
+static inline unsigned fixed_first(const struct node *n, unsigned start, unsigned count,
+                                   uint64_t bound, bool after) {
     if (count == 0)
         return 0;
-    unsigned base = 0;
+    unsigned base = start;
     while (count > 1) {
         unsigned half = count / 2;
         uint64_t w = node_load(n, fixed_word(base + half));
@@ -131,15 +131,17 @@ static inline unsigned fixed_first(const struct node *n, unsigned count, uint64_
         count -= half;
     }
     uint64_t w = node_load(n, fixed_word(base));
-    return base + (after ? w <= bound : w < bound);
+    return base - start + (after ? w <= bound : w < bound);
 }
 
 /* The first entry not below k (or_equal: not at or below k). */
-static unsigned fixed_search(const struct node *n, unsigned count, unsigned len,
-                             const struct search_key *k, bool or_equal) {
+static unsigned fixed_search(const struct node *n, uint64_t m, const struct search_key *k,
+                             bool or_equal) {
+    unsigned len = format_key_len(meta_format(m)), start = meta_start(m);
+    unsigned count = meta_fixed_count(m);
     bool pass_equal = or_equal ? len <= k->len : len < k->len;
-    return pass_equal ? fixed_first(n, count, k->word, true)
-                      : fixed_first(n, count, k->word, false);
+    return pass_equal ? fixed_first(n, start, count, k->word, true)
+                      : fixed_first(n, start, count, k->word, false);
 }
 
 static unsigned slotted_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
@@ -170,9 +172,9 @@ unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool
     unsigned format = meta_format(m);
     if (!format)
         return slotted_lower_bound(n, k, equal);
-    unsigned count = node_count(n), len = format_key_len(format);
-    unsigned pos = fixed_search(n, count, len, k, false);
-    *equal = pos < count && len == k->len && node_load(n, fixed_word(pos)) == k->word;
+    unsigned pos = fixed_search(n, m, k, false);
+    *equal = pos < meta_fixed_count(m) && format_key_len(format) == k->len &&
+             node_load(n, fixed_entry_word(m, pos)) == k->word;
     return pos;
 }
 
@@ -180,7 +182,7 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
     uint64_t m = node_meta(n);
     unsigned format = meta_format(m);
     if (format)
-        return fixed_search(n, node_count(n), format_key_len(format), k, true);
+        return fixed_search(n, m, k, true);
     unsigned lo = 0, hi = node_count(n);
     struct probe pr;
     int side = probe_init(n, k, &pr);
@@ -254,10 +256,10 @@ static unsigned image_entries(struct image *img, struct entry *out) {
     unsigned count = meta_count(m), format = meta_format(m);
     for (unsigned i = 0; i < count; i++) {
         if (format) {
-            uint64_t bytes = larch__be64(img->w[fixed_word(i)]);
+            unsigned w = fixed_entry_word(m, i);
+            uint64_t bytes = larch__be64(img->w[w]);
             memcpy(&img->keys[i * 8], &bytes, 8);
-            out[i] = (struct entry){&img->keys[i * 8], format_key_len(format),
-                                    img->w[fixed_word(i) + 1]};
+            out[i] = (struct entry){&img->keys[i * 8], format_key_len(format), img->w[w + 1]};
             continue;
         }
         uint64_t s = img->w[NODE_HEADER_WORDS + i];
@@ -302,12 +304,14 @@ static uint32_t head_after(const uint8_t *key, size_t len, unsigned p) {
     return len > p ? larch__key_head(key + p, len - p) : 0;
 }
 
+/* Entries in the middle of the pair places: room on both sides. */
 static void build_fixed(struct node *n, const struct entry *e, unsigned count, unsigned len) {
+    unsigned start = (NODE_FIXED_MAX - count) / 2;
     for (unsigned i = 0; i < count; i++) {
-        node_store(n, fixed_word(i), larch__load_be64(e[i].key, len));
-        node_store(n, fixed_word(i) + 1, e[i].word);
+        node_store(n, fixed_word(start + i), larch__load_be64(e[i].key, len));
+        node_store(n, fixed_word(start + i) + 1, e[i].word);
     }
-    node_store(n, 1, meta_make_fixed(count, len));
+    node_store(n, 1, meta_make_fixed(count, len, start));
     node_store(n, 2, 0);
     node_store(n, 3, 0);
 }
@@ -380,17 +384,64 @@ static bool longer_prefix(const struct node *n, unsigned i, unsigned count, unsi
     return common_prefix(&a, &b) > p;
 }
 
-/* Entries move one pair up, from the end down, so that each word is written once. */
+/* Move pairs [from, to) of a fixed-format leaf by delta places, each word written
+ * once (ascending when moving down, descending when moving up). */
+static void fixed_move(struct node *n, unsigned from, unsigned to, int delta) {
+    /* Pointers walked word by word: index arithmetic in the loop doubled its cost. */
+    _Atomic uint64_t *src = &n->w[fixed_word(from) - 1], *end = &n->w[fixed_word(to) - 1];
+    ptrdiff_t d = 2 * (ptrdiff_t)delta;
+    if (delta < 0) {
+        for (; src < end; src++)
+            atomic_store_explicit(src + d, atomic_load_explicit(src, memory_order_relaxed),
+                                  memory_order_relaxed);
+    } else if (delta > 0) {
+        while (end > src) {
+            end--;
+            atomic_store_explicit(end + d, atomic_load_explicit(end, memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
+    }
+}
+
+/* Make a free place at entry i by putting the count entries in the middle of the
+ * pair places again, the old ones at start. */
+static unsigned fixed_recentre(struct node *n, unsigned start, unsigned count, unsigned i) {
+    unsigned centre = (NODE_FIXED_MAX - count - 1) / 2;
+    int below = (int)centre - (int)start, above = below + 1;
+    /* Move the part that moves farther first, so that no source is overwritten
+     * before it is read. */
+    if (below < 0) {
+        fixed_move(n, start, start + i, below);
+        fixed_move(n, start + i, start + count, above);
+    } else {
+        fixed_move(n, start + i, start + count, above);
+        fixed_move(n, start, start + i, below);
+    }
+    return centre;
+}
+
+/* Insert as entry i: the entries on the shorter side move by one place. If that
+ * side is full (appends reached the top, say), all entries are centred again
+ * instead of moving the longer side, so that the next inserts are cheap again. */
 static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_t *key,
                             size_t len, uint64_t word) {
-    unsigned count = meta_count(m);
-    for (unsigned j = count; j > i; j--) {
-        node_store(n, fixed_word(j), node_load(n, fixed_word(j - 1)));
-        node_store(n, fixed_word(j) + 1, node_load(n, fixed_word(j - 1) + 1));
+    unsigned count = meta_count(m), start = meta_start(m);
+    bool room_above = start + count < NODE_FIXED_MAX, room_below = start > 0;
+    bool shorter_above = count - i <= i;
+    if (shorter_above ? room_above : !room_below) {
+        if (room_above && (shorter_above || count - i <= NODE_FIXED_MAX / 16))
+            fixed_move(n, start + i, start + count, 1);
+        else
+            start = fixed_recentre(n, start, count, i);
+    } else if (!shorter_above || i <= NODE_FIXED_MAX / 16) {
+        fixed_move(n, start, start + i, -1);
+        start--;
+    } else {
+        start = fixed_recentre(n, start, count, i);
     }
-    node_store(n, fixed_word(i), larch__load_be64(key, len));
-    node_store(n, fixed_word(i) + 1, word);
-    node_store(n, 1, meta_make_fixed(count + 1, (unsigned)len));
+    node_store(n, fixed_word(start + i), larch__load_be64(key, len));
+    node_store(n, fixed_word(start + i) + 1, word);
+    node_store(n, 1, meta_make_fixed(count + 1, (unsigned)len, start));
 }
 
 void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, uint64_t word) {
@@ -422,11 +473,15 @@ void node_remove_at(struct node *n, unsigned i) {
     uint64_t m = node_meta(n);
     unsigned count = meta_count(m), format = meta_format(m);
     if (format) {
-        for (unsigned j = i; j + 1 < count; j++) {
-            node_store(n, fixed_word(j), node_load(n, fixed_word(j + 1)));
-            node_store(n, fixed_word(j) + 1, node_load(n, fixed_word(j + 1) + 1));
+        /* The shorter side closes the gap. */
+        unsigned start = meta_start(m);
+        if (i < count - 1 - i) {
+            fixed_move(n, start, start + i, 1);
+            start++;
+        } else {
+            fixed_move(n, start + i + 1, start + count, -1);
         }
-        node_store(n, 1, meta_make_fixed(count - 1, format - 1));
+        node_store(n, 1, meta_make_fixed(count - 1, format - 1, start));
         return;
     }
     unsigned dead = meta_dead(m) + entry_size(slot_len(node_slot(n, i)));
@@ -439,8 +494,9 @@ void node_remove_at(struct node *n, unsigned i) {
 }
 
 void node_set_entry_word(struct node *n, unsigned i, uint64_t word) {
-    if (meta_format(node_meta(n)))
-        node_store(n, fixed_word(i) + 1, word);
+    uint64_t m = node_meta(n);
+    if (meta_format(m))
+        node_store(n, fixed_entry_word(m, i) + 1, word);
     else
         node_store(n, slot_off(node_slot(n, i)) / 8, word);
 }

@@ -86,8 +86,21 @@ static inline unsigned meta_dead(uint64_t m) {
 static inline uint64_t meta_make(unsigned count, unsigned level, unsigned heap, unsigned dead) {
     return (uint64_t)count | (uint64_t)level << 16 | (uint64_t)heap << 32 | (uint64_t)dead << 48;
 }
-static inline uint64_t meta_make_fixed(unsigned count, unsigned key_len) {
-    return (uint64_t)count | (uint64_t)(key_len + 1) << 24 | (uint64_t)NODE_SIZE << 32;
+/* A fixed-format leaf keeps its entries in pairs [start, start + count) of its
+ * NODE_FIXED_MAX pair places (start in the bits a slotted node keeps its heap in),
+ * so that an insert or a removal moves the entries on its shorter side. */
+static inline uint64_t meta_make_fixed(unsigned count, unsigned key_len, unsigned start) {
+    return (uint64_t)count | (uint64_t)(key_len + 1) << 24 | (uint64_t)start << 32;
+}
+static inline unsigned meta_start(uint64_t m) {
+    unsigned s = (unsigned)((m >> 32) & 0xffff);
+    return s <= NODE_FIXED_MAX ? s : NODE_FIXED_MAX;
+}
+/* Entry count of a fixed-format leaf, clamped so that start + count stays within
+ * the pair places however torn the read. */
+static inline unsigned meta_fixed_count(uint64_t m) {
+    unsigned c = (unsigned)(m & 0xffff), room = NODE_FIXED_MAX - meta_start(m);
+    return c <= room ? c : room;
 }
 
 static inline uint32_t slot_head(uint64_t s) {
@@ -135,16 +148,23 @@ static inline unsigned node_prefix_len(const struct node *n) {
     return p <= LARCH_KEY_MAX ? (unsigned)p : LARCH_KEY_MAX;
 }
 
-/* Word of entry i's key and value in a fixed-format leaf (i < NODE_FIXED_MAX). */
+/* Word of pair place i (i < NODE_FIXED_MAX) of a fixed-format leaf: the key, then
+ * the value. */
 static inline unsigned fixed_word(unsigned i) {
     return NODE_HEADER_WORDS + 2 * i;
+}
+/* Word of entry i's key in a fixed-format leaf with meta m, in bounds even torn. */
+static inline unsigned fixed_entry_word(uint64_t m, unsigned i) {
+    unsigned place = meta_start(m) + i;
+    return fixed_word(place < NODE_FIXED_MAX ? place : 0);
 }
 
 /* The value (leaf) or left child (inner) of entry i. A torn slot yields some word
  * inside the node, never one outside it. */
 static inline uint64_t node_entry_word(const struct node *n, unsigned i) {
-    if (meta_format(node_meta(n)))
-        return node_load(n, fixed_word(i < NODE_FIXED_MAX ? i : 0) + 1);
+    uint64_t m = node_meta(n);
+    if (meta_format(m))
+        return node_load(n, fixed_entry_word(m, i) + 1);
     unsigned off = slot_off(node_slot(n, i));
     if (off < NODE_HEADER_WORDS * 8 || off >= NODE_SIZE)
         off = NODE_HEADER_WORDS * 8;
@@ -200,9 +220,10 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k);
  * reads outside the node or writes past out. */
 static inline size_t node_entry_copy(const struct node *n, unsigned i, uint8_t *out,
                                      uint64_t *word) {
-    unsigned format = meta_format(node_meta(n));
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
     if (format) {
-        unsigned w = fixed_word(i < NODE_FIXED_MAX ? i : 0);
+        unsigned w = fixed_entry_word(m, i);
         if (word)
             *word = node_load(n, w + 1);
         uint64_t bytes = larch__be64(node_load(n, w));
