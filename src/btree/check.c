@@ -47,6 +47,15 @@ static bool check_header(struct check *c, const struct node *n, unsigned level) 
         fail(c, n, "level %u where %u was expected", meta_level(m), level);
         return false;
     }
+    if (meta_format(m)) {
+        if (level != 0 || meta_format(m) - 1 > NODE_FIXED_KEY_MAX || heap > NODE_FIXED_MAX ||
+            count > NODE_FIXED_MAX - heap || dead != 0) {
+            fail(c, n, "fixed-format header out of bounds: level %u key length %u start %u count %u",
+                 level, meta_format(m) - 1, heap, count);
+            return false;
+        }
+        return true;
+    }
     if (count > NODE_SLOTS_MAX || heap > NODE_SIZE || heap < (NODE_HEADER_WORDS + count) * 8 ||
         dead > NODE_SIZE - heap || node_used(n) > NODE_CAPACITY) {
         fail(c, n, "header out of bounds: count %u heap %u dead %u", count, heap, dead);
@@ -66,17 +75,32 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
     unsigned count = node_count(n);
     uint8_t prev[NODE_KEY_BUF], key[NODE_KEY_BUF];
     size_t prev_len = 0;
+    unsigned format = meta_format(node_meta(n));
     for (unsigned i = 0; i < count; i++) {
-        uint64_t s = node_slot(n, i);
-        unsigned off = slot_off(s), len = slot_len(s);
-        if (!slot_sane(s) || off < (NODE_HEADER_WORDS + count) * 8 ||
-            off < meta_heap(node_meta(n))) {
-            fail(c, n, "slot %u out of bounds (offset %u, length %u)", i, off, len);
-            return;
+        if (format) {
+            /* The integer order is the key order only with zero padding. */
+            unsigned len = format - 1;
+            uint64_t w = node_load(n, fixed_entry_word(node_meta(n), i));
+            if (len < 8 && (w & (~(uint64_t)0 >> len * 8)) != 0)
+                fail(c, n, "fixed entry %u: key padding is not zero", i);
+        } else {
+            uint64_t s = node_slot(n, i);
+            unsigned off = slot_off(s), len = slot_len(s);
+            if (!slot_sane(s) || off < (NODE_HEADER_WORDS + count) * 8 ||
+                off < meta_heap(node_meta(n))) {
+                fail(c, n, "slot %u out of bounds (offset %u, length %u)", i, off, len);
+                return;
+            }
+            uint8_t head_key[NODE_KEY_BUF], first[NODE_KEY_BUF];
+            size_t head_len = node_key_copy(n, i, head_key);
+            unsigned p = node_prefix_len(n);
+            node_key_copy(n, 0, first);
+            if (head_len < p || memcmp(head_key, first, p) != 0)
+                fail(c, n, "slot %u: key does not begin with the node's prefix (%u bytes)", i, p);
+            else if (slot_head(s) != larch__key_head(head_key + p, head_len - p))
+                fail(c, n, "slot %u: key head does not match the key", i);
         }
         size_t klen = node_key_copy(n, i, key);
-        if (slot_head(s) != larch__key_head(key, klen))
-            fail(c, n, "slot %u: key head does not match the key", i);
         if (i > 0 && larch__key_cmp(prev, prev_len, key, klen) >= 0)
             fail(c, n, "keys %u and %u are not in ascending order", i - 1, i);
         if (lo.present && larch__key_cmp(key, klen, lo.key, lo.len) < 0)

@@ -12,10 +12,12 @@
 #include "common/backoff.h"
 #include "epoch/epoch.h"
 
-/* Entries per batch: a scan wants many (fewer descents), an iterator few (a seek
- * followed by a couple of moves should not copy a whole leaf). A whole leaf's keys
- * always fit in the key buffer. */
-#define SCAN_BATCH 128
+/* Entries per batch. A scan goes on from where its batch ended in the same leaf
+ * without a descent (see struct resume_at), so its batches can be small: what it
+ * copies past the entry where fn stops is wasted. An iterator copies few too (a
+ * seek followed by a couple of moves should not copy a whole leaf). A whole leaf's
+ * keys always fit in the key buffer. */
+#define SCAN_BATCH 32
 #define ITER_BATCH 16
 #define BATCH_MAX SCAN_BATCH
 #define BATCH_BYTES (NODE_SIZE + NODE_KEY_BUF)
@@ -48,6 +50,61 @@ static void batch_add(struct batch *b, const struct node *leaf, unsigned i, size
     *bytes += len;
 }
 
+/* Copy up to cap entries of a leaf being read optimistically, forward from entry
+ * `from` (count: node_count). Returns the index after the last one copied. A
+ * fixed-format leaf is copied a pair of words an entry, its format read once. */
+static unsigned copy_forward(struct batch *b, const struct node *leaf, unsigned from,
+                             unsigned count, unsigned cap) {
+    size_t bytes = 0;
+    uint64_t m = node_meta(leaf);
+    unsigned i = from, format = meta_format(m);
+    b->n = 0;
+    if (format) {
+        /* fixed_entry_word stays in bounds and len <= 8, however torn the read. */
+        unsigned len = format_key_len(format);
+        for (; i < count && b->n < cap; i++, b->n++, bytes += len) {
+            unsigned w = fixed_entry_word(m, i);
+            uint64_t key = larch__be64(node_load(leaf, w));
+            memcpy(b->keys + bytes, &key, 8);
+            b->val[b->n] = node_load(leaf, w + 1);
+            b->off[b->n] = (uint32_t)bytes;
+            b->len[b->n] = (uint16_t)len;
+        }
+        return i;
+    }
+    /* A consistent leaf holds under NODE_SIZE bytes of keys; a torn read may see
+     * more, and must not write past the buffer before validation fails. */
+    for (; i < count && b->n < cap && bytes <= NODE_SIZE; i++)
+        batch_add(b, leaf, i, &bytes);
+    return i;
+}
+
+/* Where a scan's batch ended in its leaf. The scan stays pinned, so the leaf is not
+ * freed; while its version holds, the next batch is copied from there without a
+ * descent (the fence copied with the first batch still bounds the leaf: its range
+ * changes only by a split or merge, which changes its version). */
+struct resume_at {
+    struct node *leaf; /* NULL: descend */
+    uint64_t version;
+    unsigned next;
+};
+
+/* The next batch from where the last one ended, or false (descend instead). */
+static bool read_on(struct resume_at *at, unsigned cap, struct batch *b) {
+    struct node *leaf = at->leaf;
+    at->leaf = NULL;
+    if (!leaf)
+        return false;
+    unsigned count = node_count(leaf);
+    unsigned i = copy_forward(b, leaf, at->next, count, cap);
+    b->leaf_end = i >= count;
+    if (!vlock_validate(&leaf->lock, at->version) || b->n == 0)
+        return false;
+    *at = (struct resume_at){leaf, at->version, i};
+    b->pin_gen = larch__epoch_pin_generation();
+    return true;
+}
+
 /* A batch that keeps failing validation (writers changing its leaf all the time)
  * is shrunk, down to one entry, so the window a writer can break shrinks with it. */
 static void copy_failed(larch_btree *t, struct larch__backoff *backoff, unsigned *cap,
@@ -60,9 +117,12 @@ static void copy_failed(larch_btree *t, struct larch__backoff *backoff, unsigned
 }
 
 /* Fill b with up to cap entries in ascending order from the first key >= start (>
- * start if !inclusive). The caller is pinned. */
+ * start if !inclusive). The caller is pinned. With at (a scan), first try to go on
+ * from where the last batch ended, and leave there where this one ends. */
 static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
-                         unsigned cap, struct batch *b) {
+                         unsigned cap, struct batch *b, struct resume_at *at) {
+    if (at && read_on(at, cap, b))
+        return;
     uint8_t next[NODE_KEY_BUF];
     struct larch__backoff backoff = {0};
     unsigned failures = 0;
@@ -86,13 +146,7 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
         unsigned pos = node_lower_bound(leaf, &k, &eq), count = node_count(leaf);
         if (eq && !inclusive)
             pos++;
-        size_t bytes = 0;
-        b->n = 0;
-        unsigned i = pos;
-        /* A consistent leaf holds under NODE_SIZE bytes of keys; a torn read may
-         * see more, and must not write past the buffer before validation fails. */
-        for (; i < count && b->n < cap && bytes <= NODE_SIZE; i++)
-            batch_add(b, leaf, i, &bytes);
+        unsigned i = copy_forward(b, leaf, pos, count, cap);
         b->leaf_end = i >= count;
         b->has_fence = has_upper;
         if (locked) {
@@ -102,6 +156,8 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
             continue;
         }
         b->pin_gen = larch__epoch_pin_generation();
+        if (at && !locked)
+            *at = (struct resume_at){leaf, v, i};
         if (b->n || !b->has_fence)
             return;
         /* Nothing at or after start in this leaf: the next leaf begins at the fence. */
@@ -174,43 +230,40 @@ long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *
                       larch_scan_fn fn, void *ctx) {
     if (!t || !fn || (!lo && lolen))
         return LARCH_EINVAL;
-    struct batch *b = larch__malloc(sizeof *b);
-    if (!b)
-        return LARCH_ENOMEM;
-    uint8_t *resume = larch__malloc(LARCH_KEY_MAX);
-    if (!resume) {
-        larch__free(b);
-        return LARCH_ENOMEM;
-    }
+    /* On the stack: a scan of 100 keys should not pay for two allocations. */
+    struct batch b;
+    uint8_t resume[NODE_KEY_BUF];
+    struct resume_at at = {NULL, 0, 0};
     const uint8_t *start = lo ? lo : (const uint8_t *)"";
     size_t start_len = lolen;
     bool inclusive = true;
     long calls = 0;
     larch_epoch_pin();
     for (;;) {
-        read_forward(t, start, start_len, inclusive, SCAN_BATCH, b);
-        bool stop = b->n == 0;
-        for (unsigned i = 0; i < b->n && !stop; i++) {
+        read_forward(t, start, start_len, inclusive, SCAN_BATCH, &b, &at);
+        bool stop = b.n == 0;
+        for (unsigned i = 0; i < b.n && !stop; i++) {
             size_t len;
-            const uint8_t *key = batch_key(b, i, &len);
+            const uint8_t *key = batch_key(&b, i, &len);
             if (hi && larch__key_cmp(key, len, hi, hilen) >= 0) {
                 stop = true;
                 break;
             }
             calls++;
-            stop = fn(ctx, key, len, b->val[i]) != 0;
+            stop = fn(ctx, key, len, b.val[i]) != 0;
         }
         /* Done at the last leaf, or when the next leaf starts at or past hi. */
-        if (stop || (b->leaf_end && !b->has_fence) ||
-            (b->leaf_end && hi && larch__key_cmp(b->fence, b->fence_len, hi, hilen) >= 0))
+        if (stop || (b.leaf_end && !b.has_fence) ||
+            (b.leaf_end && hi && larch__key_cmp(b.fence, b.fence_len, hi, hilen) >= 0))
             break;
-        if (b->leaf_end) {
-            memcpy(resume, b->fence, b->fence_len);
-            start_len = b->fence_len;
+        if (b.leaf_end) {
+            memcpy(resume, b.fence, b.fence_len);
+            start_len = b.fence_len;
             inclusive = true;
+            at.leaf = NULL;
         } else {
             size_t len;
-            const uint8_t *last = batch_key(b, b->n - 1, &len);
+            const uint8_t *last = batch_key(&b, b.n - 1, &len);
             memcpy(resume, last, len);
             start_len = len;
             inclusive = false;
@@ -218,8 +271,6 @@ long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *
         start = resume;
     }
     larch_epoch_unpin();
-    larch__free(resume);
-    larch__free(b);
     return calls;
 }
 
@@ -262,7 +313,7 @@ static void position(larch_btree_iter *it, int dir) {
 
 static void seek_forward(larch_btree_iter *it, const uint8_t *key, size_t len, bool inclusive) {
     larch_epoch_pin();
-    read_forward(it->t, key, len, inclusive, ITER_BATCH, &it->b);
+    read_forward(it->t, key, len, inclusive, ITER_BATCH, &it->b, NULL);
     larch_epoch_unpin();
     position(it, DIR_FORWARD);
 }

@@ -34,13 +34,15 @@ void node_free(void *n) {
     larch__free(n);
 }
 
-/* Compare the key of slot s, whose head equals k's, with k. */
-static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_key *k) {
+/* Compare the key of slot s with k, from byte `from` (a multiple of 8) on: the
+ * bytes before it are known equal. */
+static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_key *k,
+                        size_t from) {
     if (!slot_sane(s))
         return 1; /* torn: any answer, the caller's validation fails */
     size_t len = slot_len(s), common = len < k->len ? len : k->len;
-    unsigned word = slot_off(s) / 8 + 1;
-    for (size_t done = 0; done < common; done += 8, word++) {
+    unsigned word = slot_off(s) / 8 + 1 + (unsigned)(from / 8);
+    for (size_t done = from; done < common; done += 8, word++) {
         uint64_t a = larch__be64(node_load(n, word));
         uint64_t b = larch__load_be64(k->bytes + done, common - done);
         size_t rest = common - done;
@@ -54,25 +56,106 @@ static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_ke
     return (len > k->len) - (len < k->len);
 }
 
+/* The search key's head after a node's prefix of p bytes. */
+struct probe {
+    uint32_t head;
+    size_t from; /* where a tail comparison starts: p rounded down to a word */
+};
+
 /* Most comparisons are decided by the 4-byte heads in the slots alone; only equal
  * heads read the key bytes in the heap. */
-static inline int slot_cmp(const struct node *n, uint64_t s, const struct search_key *k) {
+static inline int slot_cmp(const struct node *n, uint64_t s, const struct search_key *k,
+                           const struct probe *pr) {
     uint32_t head = slot_head(s);
-    if (head != k->head)
-        return head < k->head ? -1 : 1;
-    return key_cmp_tail(n, s, k);
+    if (head != pr->head)
+        return head < pr->head ? -1 : 1;
+    return key_cmp_tail(n, s, k, pr->from);
 }
 
-int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k) {
-    return slot_cmp(n, node_slot(n, i), k);
+/* Where k stands against the prefix p > 0 that every key of the slotted node n
+ * shares (entry 0's first p bytes): 0 if k has it too (then *pr is set for the
+ * search), <0 if k is below every key, >0 if above. */
+static int prefix_probe(const struct node *n, unsigned p, const struct search_key *k,
+                        struct probe *pr) {
+    uint64_t s0 = node_slot(n, 0);
+    if (!slot_sane(s0) || slot_len(s0) < p)
+        return 1; /* torn: any answer, the caller's validation fails */
+    size_t common = p < k->len ? p : k->len;
+    unsigned word = slot_off(s0) / 8 + 1;
+    for (size_t done = 0; done < common; done += 8, word++) {
+        uint64_t a = larch__be64(node_load(n, word));
+        uint64_t b = larch__load_be64(k->bytes + done, common - done);
+        size_t rest = common - done;
+        if (rest < 8) {
+            a >>= (8 - rest) * 8;
+            b >>= (8 - rest) * 8;
+        }
+        if (a != b)
+            return a < b ? 1 : -1;
+    }
+    if (k->len < p)
+        return -1; /* k is a proper prefix of every key */
+    pr->head = larch__key_head(k->bytes + p, k->len - p);
+    pr->from = p / 8 * 8;
+    return 0;
 }
 
-unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
+/* Set up the search of slotted node n for k: 0, or (k outside the node's prefix)
+ * the side every key is on, as prefix_probe. */
+static inline int probe_init(const struct node *n, const struct search_key *k,
+                             struct probe *pr) {
+    unsigned p = node_prefix_len(n);
+    if (p == 0 || node_count(n) == 0) {
+        pr->head = k->head;
+        pr->from = 0;
+        return 0;
+    }
+    return prefix_probe(n, p, k, pr);
+}
+
+/* Fixed format: the key of an entry (its word w, len bytes) is below k iff w <
+ * k->word, or w == k->word and len < k->len (the entry's key is then a prefix of
+ * k): for keys of at most 8 bytes this is exactly the byte order. So a search is a
+ * search for the first word >= bound (or > bound), by branch-free halving: the next
+ * probe never waits on a mispredicted branch. */
+static inline unsigned fixed_first(const struct node *n, unsigned start, unsigned count,
+                                   uint64_t bound, bool after) {
+    if (count == 0)
+        return 0;
+    unsigned base = start;
+    while (count > 1) {
+        unsigned half = count / 2;
+        uint64_t w = node_load(n, fixed_word(base + half));
+        /* A mask, not a branch: gcc turns the plain conditional into a jump. */
+        base += half & (0u - (unsigned)(after ? w <= bound : w < bound));
+        count -= half;
+    }
+    uint64_t w = node_load(n, fixed_word(base));
+    return base - start + (after ? w <= bound : w < bound);
+}
+
+/* The first entry not below k (or_equal: not at or below k). */
+static unsigned fixed_search(const struct node *n, uint64_t m, const struct search_key *k,
+                             bool or_equal) {
+    unsigned len = format_key_len(meta_format(m)), start = meta_start(m);
+    unsigned count = meta_fixed_count(m);
+    bool pass_equal = or_equal ? len <= k->len : len < k->len;
+    return pass_equal ? fixed_first(n, start, count, k->word, true)
+                      : fixed_first(n, start, count, k->word, false);
+}
+
+static unsigned slotted_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
     unsigned lo = 0, hi = node_count(n);
     bool eq = false;
+    struct probe pr;
+    int side = probe_init(n, k, &pr);
+    if (side) {
+        *equal = false;
+        return side < 0 ? 0 : hi;
+    }
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
-        int c = slot_cmp(n, node_slot(n, mid), k);
+        int c = slot_cmp(n, node_slot(n, mid), k, &pr);
         if (c < 0) {
             lo = mid + 1;
         } else {
@@ -84,11 +167,30 @@ unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool
     return lo;
 }
 
+unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (!format)
+        return slotted_lower_bound(n, k, equal);
+    unsigned pos = fixed_search(n, m, k, false);
+    *equal = pos < meta_fixed_count(m) && format_key_len(format) == k->len &&
+             node_load(n, fixed_entry_word(m, pos)) == k->word;
+    return pos;
+}
+
 unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (format)
+        return fixed_search(n, m, k, true);
     unsigned lo = 0, hi = node_count(n);
+    struct probe pr;
+    int side = probe_init(n, k, &pr);
+    if (side)
+        return side < 0 ? 0 : hi;
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
-        if (slot_cmp(n, node_slot(n, mid), k) <= 0)
+        if (slot_cmp(n, node_slot(n, mid), k, &pr) <= 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -96,13 +198,26 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
     return lo;
 }
 
-unsigned node_used(const struct node *n) {
-    uint64_t m = node_meta(n);
+/* Bytes of n's entries in the slotted format: what they would take after a
+ * rebuild that cannot keep the fixed format. */
+static unsigned slotted_bytes(uint64_t m) {
+    unsigned format = meta_format(m);
+    if (format)
+        return meta_count(m) * (8 + entry_size(format_key_len(format)));
     return meta_count(m) * 8 + (NODE_SIZE - meta_heap(m) - meta_dead(m));
 }
 
+unsigned node_used(const struct node *n) {
+    uint64_t m = node_meta(n);
+    return meta_format(m) ? meta_count(m) * 16 : slotted_bytes(m);
+}
+
 bool node_has_room(const struct node *n, size_t len) {
-    return node_used(n) + 8 + entry_size(len) <= CAPACITY;
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (format && len == format_key_len(format))
+        return meta_count(m) < NODE_FIXED_MAX;
+    return slotted_bytes(m) + 8 + entry_size(len) <= CAPACITY;
 }
 
 /* ---- writes by the lock holder ---------------------------------------------- */
@@ -123,28 +238,95 @@ struct entry {
     uint64_t word;
 };
 
-/* Copy the node's words to a private image, so that keys can be read as bytes. */
-static void snapshot(const struct node *n, uint64_t img[NODE_WORDS]) {
-    img[0] = 0;
+/* A private copy of a node: its words, and for a fixed-format leaf its keys turned
+ * back into bytes. */
+struct image {
+    uint64_t w[NODE_WORDS];
+    uint8_t keys[NODE_FIXED_MAX * 8];
+};
+
+static void snapshot(const struct node *n, struct image *img) {
+    img->w[0] = 0;
     for (unsigned i = 1; i < NODE_WORDS; i++)
-        img[i] = node_load(n, i);
+        img->w[i] = node_load(n, i);
 }
 
-static unsigned image_entries(const uint64_t img[NODE_WORDS], struct entry *out) {
-    unsigned count = meta_count(img[1]);
+static unsigned image_entries(struct image *img, struct entry *out) {
+    uint64_t m = img->w[1];
+    unsigned count = meta_count(m), format = meta_format(m);
     for (unsigned i = 0; i < count; i++) {
-        uint64_t s = img[NODE_HEADER_WORDS + i];
-        out[i] = (struct entry){(const uint8_t *)&img[slot_off(s) / 8 + 1], slot_len(s),
-                                img[slot_off(s) / 8]};
+        if (format) {
+            unsigned w = fixed_entry_word(m, i);
+            uint64_t bytes = larch__be64(img->w[w]);
+            memcpy(&img->keys[i * 8], &bytes, 8);
+            out[i] = (struct entry){&img->keys[i * 8], format_key_len(format), img->w[w + 1]};
+            continue;
+        }
+        uint64_t s = img->w[NODE_HEADER_WORDS + i];
+        out[i] = (struct entry){(const uint8_t *)&img->w[slot_off(s) / 8 + 1], slot_len(s),
+                                img->w[slot_off(s) / 8]};
     }
     return count;
 }
 
-/* Rebuild n (locked, or not yet shared) with the given entries, heap compacted. */
+/* The format a leaf holding these entries takes: fixed (key length + 1) if they all
+ * have one length of at most 8 bytes, else 0 (slotted). */
+static unsigned format_for(unsigned level, const struct entry *e, unsigned count) {
+    if (level > 0 || count == 0 || count > NODE_FIXED_MAX || e[0].len > NODE_FIXED_KEY_MAX)
+        return 0;
+    for (unsigned i = 1; i < count; i++)
+        if (e[i].len != e[0].len)
+            return 0;
+    return (unsigned)e[0].len + 1;
+}
+
+/* Whether entries fit one node of the given level (in the format build picks). */
+static bool entries_fit(unsigned level, const struct entry *e, unsigned count) {
+    if (format_for(level, e, count))
+        return true;
+    unsigned bytes = 0;
+    for (unsigned i = 0; i < count; i++)
+        bytes += 8 + entry_size(e[i].len);
+    return bytes <= CAPACITY;
+}
+
+/* Bytes the keys of two entries share at their start: for the first and last
+ * entries of a node, the prefix every key in it shares. */
+static unsigned common_prefix(const struct entry *a, const struct entry *b) {
+    size_t n = a->len < b->len ? a->len : b->len, i = 0;
+    while (i < n && a->key[i] == b->key[i])
+        i++;
+    return (unsigned)i;
+}
+
+/* A slot's head: the 4 key bytes after the node's prefix of p bytes. */
+static uint32_t head_after(const uint8_t *key, size_t len, unsigned p) {
+    return len > p ? larch__key_head(key + p, len - p) : 0;
+}
+
+/* Entries in the middle of the pair places: room on both sides. */
+static void build_fixed(struct node *n, const struct entry *e, unsigned count, unsigned len) {
+    unsigned start = (NODE_FIXED_MAX - count) / 2;
+    for (unsigned i = 0; i < count; i++) {
+        node_store(n, fixed_word(start + i), larch__load_be64(e[i].key, len));
+        node_store(n, fixed_word(start + i) + 1, e[i].word);
+    }
+    node_store(n, 1, meta_make_fixed(count, len, start));
+    node_store(n, 2, 0);
+    node_store(n, 3, 0);
+}
+
+/* Rebuild n (locked, or not yet shared) with the given entries (which must fit),
+ * in the fixed format if they allow it, else slotted with the heap compacted. */
 static void build(struct node *n, unsigned level, const struct entry *e, unsigned count,
                   uint64_t upper) {
+    unsigned format = format_for(level, e, count);
+    if (format) {
+        build_fixed(n, e, count, format - 1);
+        return;
+    }
     uint64_t img[NODE_WORDS];
-    unsigned heap = NODE_SIZE;
+    unsigned heap = NODE_SIZE, p = count >= 2 ? common_prefix(&e[0], &e[count - 1]) : 0;
     for (unsigned i = 0; i < count; i++) {
         heap -= entry_size(e[i].len);
         img[heap / 8] = e[i].word;
@@ -153,44 +335,155 @@ static void build(struct node *n, unsigned level, const struct entry *e, unsigne
             img[heap / 8 + words] = 0; /* zero the padding of the last word */
             memcpy(&img[heap / 8 + 1], e[i].key, e[i].len);
         }
-        img[NODE_HEADER_WORDS + i] = slot_make(larch__key_head(e[i].key, e[i].len), heap, e[i].len);
+        img[NODE_HEADER_WORDS + i] = slot_make(head_after(e[i].key, e[i].len, p), heap, e[i].len);
     }
     img[1] = meta_make(count, level, heap, 0);
     img[2] = upper;
-    img[3] = 0;
+    img[3] = p;
     for (unsigned i = 1; i < NODE_HEADER_WORDS + count; i++)
         node_store(n, i, img[i]);
     for (unsigned i = heap / 8; i < NODE_WORDS; i++)
         node_store(n, i, img[i]);
 }
 
-static void compact(struct node *n) {
-    uint64_t img[NODE_WORDS];
-    struct entry e[NODE_SLOTS_MAX];
-    snapshot(n, img);
-    unsigned count = image_entries(img, e);
-    build(n, meta_level(img[1]), e, count, img[2]);
+/* Insert by rebuilding the whole node: compacts the heap of a slotted node, and
+ * changes the format when the new key requires it (or, for an empty leaf, allows
+ * it). Readers see the change as a new version, like any other write. */
+static void rebuild_insert(struct node *n, unsigned i, const uint8_t *key, size_t len,
+                           uint64_t word) {
+    struct image img;
+    struct entry e[NODE_SLOTS_MAX + 1];
+    snapshot(n, &img);
+    unsigned count = image_entries(&img, e);
+    memmove(&e[i + 1], &e[i], (count - i) * sizeof e[0]);
+    e[i] = (struct entry){key, len, word};
+    build(n, meta_level(img.w[1]), e, count + 1, img.w[2]);
+}
+
+/* Whether key starts with the prefix of p bytes that the keys of n share (n is
+ * slotted, not empty, and held by the caller). */
+static bool shares_prefix(const struct node *n, unsigned p, const uint8_t *key, size_t len) {
+    struct search_key k;
+    struct probe pr;
+    k.bytes = key;
+    k.len = len;
+    return prefix_probe(n, p, &k, &pr) == 0;
+}
+
+/* Whether inserting key at position i of slotted n (count entries, prefix p)
+ * makes the first and last keys share more than p bytes: then a rebuild raises
+ * the prefix. It happens to a node built empty or with one key (a new root) and to
+ * one whose outer keys were deleted; only an insert at either end can tell. */
+static bool longer_prefix(const struct node *n, unsigned i, unsigned count, unsigned p,
+                          const uint8_t *key, size_t len) {
+    if (count == 0 || (i != 0 && i != count))
+        return false;
+    uint8_t other[NODE_KEY_BUF];
+    size_t other_len = node_key_copy(n, i == 0 ? count - 1 : 0, other);
+    struct entry a = {key, len, 0}, b = {other, other_len, 0};
+    return common_prefix(&a, &b) > p;
+}
+
+/* Move pairs [from, to) of a fixed-format leaf by delta places, each word written
+ * once (ascending when moving down, descending when moving up). */
+static void fixed_move(struct node *n, unsigned from, unsigned to, int delta) {
+    /* Pointers walked word by word: index arithmetic in the loop doubled its cost. */
+    _Atomic uint64_t *src = &n->w[fixed_word(from) - 1], *end = &n->w[fixed_word(to) - 1];
+    ptrdiff_t d = 2 * (ptrdiff_t)delta;
+    if (delta < 0) {
+        for (; src < end; src++)
+            atomic_store_explicit(src + d, atomic_load_explicit(src, memory_order_relaxed),
+                                  memory_order_relaxed);
+    } else if (delta > 0) {
+        while (end > src) {
+            end--;
+            atomic_store_explicit(end + d, atomic_load_explicit(end, memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
+    }
+}
+
+/* Make a free place at entry i by putting the count entries in the middle of the
+ * pair places again, the old ones at start. */
+static unsigned fixed_recentre(struct node *n, unsigned start, unsigned count, unsigned i) {
+    unsigned centre = (NODE_FIXED_MAX - count - 1) / 2;
+    int below = (int)centre - (int)start, above = below + 1;
+    /* Move the part that moves farther first, so that no source is overwritten
+     * before it is read. */
+    if (below < 0) {
+        fixed_move(n, start, start + i, below);
+        fixed_move(n, start + i, start + count, above);
+    } else {
+        fixed_move(n, start + i, start + count, above);
+        fixed_move(n, start, start + i, below);
+    }
+    return centre;
+}
+
+/* Insert as entry i: the entries on the shorter side move by one place. If that
+ * side is full (appends reached the top, say), all entries are centred again
+ * instead of moving the longer side, so that the next inserts are cheap again. */
+static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_t *key,
+                            size_t len, uint64_t word) {
+    unsigned count = meta_count(m), start = meta_start(m);
+    bool room_above = start + count < NODE_FIXED_MAX, room_below = start > 0;
+    bool shorter_above = count - i <= i;
+    if (shorter_above ? room_above : !room_below) {
+        if (room_above && (shorter_above || count - i <= NODE_FIXED_MAX / 16))
+            fixed_move(n, start + i, start + count, 1);
+        else
+            start = fixed_recentre(n, start, count, i);
+    } else if (!shorter_above || i <= NODE_FIXED_MAX / 16) {
+        fixed_move(n, start, start + i, -1);
+        start--;
+    } else {
+        start = fixed_recentre(n, start, count, i);
+    }
+    node_store(n, fixed_word(start + i), larch__load_be64(key, len));
+    node_store(n, fixed_word(start + i) + 1, word);
+    node_store(n, 1, meta_make_fixed(count + 1, (unsigned)len, start));
 }
 
 void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, uint64_t word) {
     uint64_t m = node_meta(n);
-    unsigned count = meta_count(m), need = entry_size(len);
-    if ((NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m)) {
-        compact(n);
-        m = node_meta(n);
+    unsigned count = meta_count(m), format = meta_format(m), need = entry_size(len);
+    if (format && len == format - 1 && count < NODE_FIXED_MAX) {
+        fixed_insert_at(n, m, i, key, len, word);
+        return;
     }
+    unsigned p = count ? node_prefix_len(n) : 0;
+    if (format || (count == 0 && meta_level(m) == 0 && len <= NODE_FIXED_KEY_MAX) ||
+        (NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m) ||
+        (p && !shares_prefix(n, p, key, len)) || longer_prefix(n, i, count, p, key, len)) {
+        rebuild_insert(n, i, key, len, word);
+        return;
+    }
+    if (count == 0)
+        node_store(n, 3, 0);
     unsigned heap = meta_heap(m) - need;
     node_store(n, heap / 8, word);
     store_key(n, heap / 8 + 1, key, len);
     for (unsigned j = count; j > i; j--)
         node_store(n, NODE_HEADER_WORDS + j, node_slot(n, j - 1));
-    node_store(n, NODE_HEADER_WORDS + i, slot_make(larch__key_head(key, len), heap, len));
+    node_store(n, NODE_HEADER_WORDS + i, slot_make(head_after(key, len, p), heap, len));
     node_store(n, 1, meta_make(count + 1, meta_level(m), heap, meta_dead(m)));
 }
 
 void node_remove_at(struct node *n, unsigned i) {
     uint64_t m = node_meta(n);
-    unsigned count = meta_count(m);
+    unsigned count = meta_count(m), format = meta_format(m);
+    if (format) {
+        /* The shorter side closes the gap. */
+        unsigned start = meta_start(m);
+        if (i < count - 1 - i) {
+            fixed_move(n, start, start + i, 1);
+            start++;
+        } else {
+            fixed_move(n, start + i + 1, start + count, -1);
+        }
+        node_store(n, 1, meta_make_fixed(count - 1, format - 1, start));
+        return;
+    }
     unsigned dead = meta_dead(m) + entry_size(slot_len(node_slot(n, i)));
     for (unsigned j = i; j + 1 < count; j++)
         node_store(n, NODE_HEADER_WORDS + j, node_slot(n, j + 1));
@@ -201,7 +494,11 @@ void node_remove_at(struct node *n, unsigned i) {
 }
 
 void node_set_entry_word(struct node *n, unsigned i, uint64_t word) {
-    node_store(n, slot_off(node_slot(n, i)) / 8, word);
+    uint64_t m = node_meta(n);
+    if (meta_format(m))
+        node_store(n, fixed_entry_word(m, i) + 1, word);
+    else
+        node_store(n, slot_off(node_slot(n, i)) / 8, word);
 }
 
 /* The shortest key s with a < s <= b (a < b): b cut one byte past their common
@@ -216,11 +513,8 @@ static size_t separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
     return len;
 }
 
-static unsigned split_point(const struct entry *e, unsigned total, unsigned pos) {
-    if (pos == total - 1)
-        return total - 1; /* appending: keep the left node full (ascending inserts) */
-    if (pos == 0)
-        return 1; /* prepending: keep the right node full (descending inserts) */
+/* Halves of about equal bytes (in the slotted format, the larger). */
+static unsigned balanced_split_point(const struct entry *e, unsigned total) {
     unsigned bytes = 0, all = 0;
     for (unsigned i = 0; i < total; i++)
         all += 8 + entry_size(e[i].len);
@@ -230,19 +524,34 @@ static unsigned split_point(const struct entry *e, unsigned total, unsigned pos)
     return m ? m : 1;
 }
 
+static unsigned split_point(const struct entry *e, unsigned total, unsigned pos) {
+    unsigned m;
+    if (pos == total - 1)
+        m = total - 1; /* appending: keep the left node full (ascending inserts) */
+    else if (pos == 0)
+        m = 1; /* prepending: keep the right node full (descending inserts) */
+    else
+        return balanced_split_point(e, total);
+    /* A key of another length than a full fixed-format leaf's cannot always stay
+     * beside it. */
+    if (entries_fit(0, e, m) && entries_fit(0, &e[m], total - m))
+        return m;
+    return balanced_split_point(e, total);
+}
+
 size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
                               const uint8_t *key, size_t len, uint64_t value, uint8_t *sep) {
-    uint64_t img[NODE_WORDS];
+    struct image img;
     struct entry e[NODE_SLOTS_MAX + 1];
-    snapshot(left, img);
-    unsigned count = image_entries(img, e), total = count, m;
+    snapshot(left, &img);
+    unsigned count = image_entries(&img, e), total = count, m;
     if (key) {
         memmove(&e[pos + 1], &e[pos], (count - pos) * sizeof e[0]);
         e[pos] = (struct entry){key, len, value};
         total++;
         m = split_point(e, total, pos);
     } else {
-        m = split_point(e, total, total / 2);
+        m = balanced_split_point(e, total);
     }
     size_t sep_len = separator(e[m - 1].key, e[m - 1].len, e[m].key, e[m].len, sep);
     build(right, 0, &e[m], total - m, 0);
@@ -251,32 +560,51 @@ size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned po
 }
 
 size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep) {
-    uint64_t img[NODE_WORDS];
+    struct image img;
     struct entry e[NODE_SLOTS_MAX];
-    snapshot(left, img);
-    unsigned count = image_entries(img, e), level = meta_level(img[1]);
+    snapshot(left, &img);
+    unsigned count = image_entries(&img, e), level = meta_level(img.w[1]);
     unsigned m = count / 2;
     memcpy(sep, e[m].key, e[m].len);
-    build(right, level, &e[m + 1], count - m - 1, img[2]);
+    build(right, level, &e[m + 1], count - m - 1, img.w[2]);
     build(left, level, e, m, e[m].word);
     return e[m].len;
 }
 
+/* The entries of left, the separator (inner nodes) and right, in order. */
+static unsigned merged_entries(struct image *limg, struct image *rimg, const uint8_t *sep,
+                               size_t sep_len, struct entry *e) {
+    unsigned n = image_entries(limg, e);
+    if (meta_level(limg->w[1]) > 0)
+        e[n++] = (struct entry){sep, sep_len, limg->w[2]};
+    return n + image_entries(rimg, &e[n]);
+}
+
 bool node_can_merge(const struct node *left, const struct node *right, size_t sep_len) {
-    unsigned need = node_used(left) + node_used(right);
-    if (!node_is_leaf(left))
+    uint64_t lm = node_meta(left), rm = node_meta(right);
+    unsigned level = meta_level(lm);
+    if (level == 0 && meta_format(lm) && meta_format(lm) == meta_format(rm))
+        return meta_count(lm) + meta_count(rm) <= NODE_FIXED_MAX;
+    unsigned need = slotted_bytes(lm) + slotted_bytes(rm);
+    if (level > 0)
         need += 8 + entry_size(sep_len);
-    return need <= CAPACITY;
+    if (need <= CAPACITY)
+        return true;
+    if (level > 0 || meta_count(lm) + meta_count(rm) > NODE_FIXED_MAX)
+        return false;
+    /* Leaves whose keys all have one short length merge into the fixed format. */
+    struct image limg, rimg;
+    struct entry e[2 * NODE_SLOTS_MAX];
+    snapshot(left, &limg);
+    snapshot(right, &rimg);
+    return entries_fit(0, e, merged_entries(&limg, &rimg, NULL, 0, e));
 }
 
 void node_merge(struct node *left, struct node *right, const uint8_t *sep, size_t sep_len) {
-    uint64_t limg[NODE_WORDS], rimg[NODE_WORDS];
+    struct image limg, rimg;
     struct entry e[2 * NODE_SLOTS_MAX + 1];
-    snapshot(left, limg);
-    snapshot(right, rimg);
-    unsigned n = image_entries(limg, e), level = meta_level(limg[1]);
-    if (level > 0)
-        e[n++] = (struct entry){sep, sep_len, limg[2]};
-    n += image_entries(rimg, &e[n]);
-    build(left, level, e, n, rimg[2]);
+    snapshot(left, &limg);
+    snapshot(right, &rimg);
+    unsigned n = merged_entries(&limg, &rimg, sep, sep_len, e);
+    build(left, meta_level(limg.w[1]), e, n, rimg.w[2]);
 }

@@ -3,16 +3,25 @@
  * without a data race (the version lock in word 0 validates what they read).
  *
  *   word 0        version lock
- *   word 1        meta: count (bits 0-15), level (16-23; leaves are 0),
+ *   word 1        meta: count (bits 0-15), level (16-23; leaves are 0), format
+ *                 (24-27: 0 slotted, else fixed with keys of format - 1 bytes),
  *                 heap start in bytes (32-47), dead heap bytes (48-63)
  *   word 2        inner: the upper child (keys >= the last separator)
- *   word 3        reserved
- *   words 4..     slots, one word each: key head (bits 32-63: the first 4 key
- *                 bytes, big-endian), entry offset in bytes (16-31), key length
- *                 (0-15); sorted by key
+ *   word 3        prefix length p: every key in the node begins with the same p
+ *                 bytes (those of its first and last keys when it was built)
+ *   words 4..     slots, one word each: key head (bits 32-63: the 4 key bytes
+ *                 after the prefix, big-endian, zero-padded), entry offset in
+ *                 bytes (16-31), key length (0-15); sorted by key
  *   ... heap      grows down from the end: each entry is one word (the value, or
  *                 the child left of the separator) followed by the key bytes,
  *                 zero-padded to whole words
+ *
+ * A leaf whose keys all have the same length L <= 8 is stored in the fixed format
+ * instead: from word 4 on, pairs (key, value), the key as the big-endian integer of
+ * its bytes zero-padded to 8, sorted. 16 bytes an entry instead of 24, and a search
+ * compares integers only. An insert of a key of another length rebuilds the leaf
+ * slotted (under its lock, so the version moves); splits, merges and rebuilds pick
+ * the fixed format again whenever the keys allow it. Inner nodes are always slotted.
  *
  * Inner node with separators s_0 < ... < s_{n-1}: entry i's child holds the keys in
  * [s_{i-1}, s_i), the upper child the keys >= s_{n-1}. */
@@ -26,6 +35,7 @@
 
 #include <larch/larch.h>
 
+#include "common/key.h"
 #include "common/vlock.h"
 
 #define NODE_SIZE 4096
@@ -34,6 +44,10 @@
 /* Largest entry: a slot, the value word and the longest key. */
 #define NODE_ENTRY_MAX (8 + 8 + (LARCH_KEY_MAX + 7) / 8 * 8)
 #define NODE_SLOTS_MAX ((NODE_SIZE - NODE_HEADER_WORDS * 8) / 16)
+/* Entries of a fixed-format leaf: as many as slotted entries could ever be, so one
+ * clamp bounds both. */
+#define NODE_FIXED_MAX NODE_SLOTS_MAX
+#define NODE_FIXED_KEY_MAX 8
 
 struct node {
     struct vlock lock;
@@ -55,6 +69,14 @@ static inline unsigned meta_count(uint64_t m) {
 static inline unsigned meta_level(uint64_t m) {
     return (unsigned)((m >> 16) & 0xff);
 }
+/* 0 for a slotted node, else the key length of a fixed-format leaf plus one. */
+static inline unsigned meta_format(uint64_t m) {
+    return (unsigned)((m >> 24) & 0xf);
+}
+/* Key length of a fixed-format leaf, clamped so that a torn read stays in bounds. */
+static inline unsigned format_key_len(unsigned format) {
+    return format - 1 <= NODE_FIXED_KEY_MAX ? format - 1 : NODE_FIXED_KEY_MAX;
+}
 static inline unsigned meta_heap(uint64_t m) {
     return (unsigned)((m >> 32) & 0xffff);
 }
@@ -63,6 +85,22 @@ static inline unsigned meta_dead(uint64_t m) {
 }
 static inline uint64_t meta_make(unsigned count, unsigned level, unsigned heap, unsigned dead) {
     return (uint64_t)count | (uint64_t)level << 16 | (uint64_t)heap << 32 | (uint64_t)dead << 48;
+}
+/* A fixed-format leaf keeps its entries in pairs [start, start + count) of its
+ * NODE_FIXED_MAX pair places (start in the bits a slotted node keeps its heap in),
+ * so that an insert or a removal moves the entries on its shorter side. */
+static inline uint64_t meta_make_fixed(unsigned count, unsigned key_len, unsigned start) {
+    return (uint64_t)count | (uint64_t)(key_len + 1) << 24 | (uint64_t)start << 32;
+}
+static inline unsigned meta_start(uint64_t m) {
+    unsigned s = (unsigned)((m >> 32) & 0xffff);
+    return s <= NODE_FIXED_MAX ? s : NODE_FIXED_MAX;
+}
+/* Entry count of a fixed-format leaf, clamped so that start + count stays within
+ * the pair places however torn the read. */
+static inline unsigned meta_fixed_count(uint64_t m) {
+    unsigned c = (unsigned)(m & 0xffff), room = NODE_FIXED_MAX - meta_start(m);
+    return c <= room ? c : room;
 }
 
 static inline uint32_t slot_head(uint64_t s) {
@@ -101,9 +139,32 @@ static inline unsigned node_count(const struct node *n) {
 static inline uint64_t node_slot(const struct node *n, unsigned i) {
     return node_load(n, NODE_HEADER_WORDS + i);
 }
+/* The prefix length of a slotted node, clamped so that a torn read stays in
+ * bounds. A search compares a key's prefix once (with entry 0's) and then the heads
+ * after it: keys that share their first bytes (u64 keys below 2^32, URLs) would
+ * otherwise tie on every head. */
+static inline unsigned node_prefix_len(const struct node *n) {
+    uint64_t p = node_load(n, 3);
+    return p <= LARCH_KEY_MAX ? (unsigned)p : LARCH_KEY_MAX;
+}
+
+/* Word of pair place i (i < NODE_FIXED_MAX) of a fixed-format leaf: the key, then
+ * the value. */
+static inline unsigned fixed_word(unsigned i) {
+    return NODE_HEADER_WORDS + 2 * i;
+}
+/* Word of entry i's key in a fixed-format leaf with meta m, in bounds even torn. */
+static inline unsigned fixed_entry_word(uint64_t m, unsigned i) {
+    unsigned place = meta_start(m) + i;
+    return fixed_word(place < NODE_FIXED_MAX ? place : 0);
+}
+
 /* The value (leaf) or left child (inner) of entry i. A torn slot yields some word
  * inside the node, never one outside it. */
 static inline uint64_t node_entry_word(const struct node *n, unsigned i) {
+    uint64_t m = node_meta(n);
+    if (meta_format(m))
+        return node_load(n, fixed_entry_word(m, i) + 1);
     unsigned off = slot_off(node_slot(n, i));
     if (off < NODE_HEADER_WORDS * 8 || off >= NODE_SIZE)
         off = NODE_HEADER_WORDS * 8;
@@ -113,11 +174,13 @@ static inline struct node *node_child(const struct node *n, unsigned i, unsigned
     return (struct node *)(uintptr_t)(i < count ? node_entry_word(n, i) : node_load(n, 2));
 }
 
-/* A key to search for, with its head computed once. */
+/* A key to search for, with its head and its first 8 bytes (big-endian,
+ * zero-padded: what a fixed-format leaf compares) computed once. */
 struct search_key {
     const uint8_t *bytes;
     size_t len;
     uint32_t head;
+    uint64_t word;
 };
 
 /* The functions below are shared by the files of src/btree/ only; the library
@@ -127,7 +190,6 @@ struct search_key {
 #define node_free larch__bt_node_free
 #define node_lower_bound larch__bt_node_lower_bound
 #define node_upper_bound larch__bt_node_upper_bound
-#define node_key_cmp larch__bt_node_key_cmp
 #define node_used larch__bt_node_used
 #define node_has_room larch__bt_node_has_room
 #define node_insert_at larch__bt_node_insert_at
@@ -149,8 +211,6 @@ void node_free(void *n);
  * upper_bound: the first entry whose key is > k. */
 unsigned node_lower_bound(const struct node *n, const struct search_key *k, bool *equal);
 unsigned node_upper_bound(const struct node *n, const struct search_key *k);
-/* Compare entry i's key with k (<0, 0, >0). */
-int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k);
 /* Room for a key copied out of a node: whole words are copied. */
 #define NODE_KEY_BUF (LARCH_KEY_MAX + 8)
 
@@ -160,6 +220,16 @@ int node_key_cmp(const struct node *n, unsigned i, const struct search_key *k);
  * reads outside the node or writes past out. */
 static inline size_t node_entry_copy(const struct node *n, unsigned i, uint8_t *out,
                                      uint64_t *word) {
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (format) {
+        unsigned w = fixed_entry_word(m, i);
+        if (word)
+            *word = node_load(n, w + 1);
+        uint64_t bytes = larch__be64(node_load(n, w));
+        memcpy(out, &bytes, 8);
+        return format_key_len(format);
+    }
     uint64_t s = node_slot(n, i);
     if (!slot_sane(s))
         return 0;

@@ -48,6 +48,7 @@ static inline void search_key_init(struct search_key *k, const void *key, size_t
     k->bytes = key;
     k->len = len;
     k->head = larch__key_head(key, len);
+    k->word = larch__load_be64(key, len);
 }
 
 #define tree_descend_to_leaf larch__bt_descend_to_leaf
