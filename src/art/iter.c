@@ -8,6 +8,7 @@
 
 #include "art/walk.h"
 #include "common/alloc.h"
+#include "common/seek_key.h"
 #include "common/key.h"
 #include "epoch/epoch.h"
 
@@ -113,23 +114,15 @@ void larch_art_iter_free(larch_art_iter *it) {
     larch__free(it);
 }
 
-/* The key to seek from, or NULL (status EINVAL) for a NULL key with a length. A
- * key inside the iterator itself (iter_key's pointer passed back) is copied out
- * first: the batch it points into is about to be overwritten. */
+/* The key to seek from (common/seek_key.h), or NULL: a NULL key with a length
+ * ends the iterator with LARCH_EINVAL. */
 static const uint8_t *seek_key(larch_art_iter *it, const void *key, size_t len) {
-    if (!key && len) {
+    const uint8_t *k = larch__seek_key(it, sizeof *it, it->scratch, key, len);
+    if (!k) {
         it->dir = DIR_NONE;
         it->status = LARCH_EINVAL;
-        return NULL;
     }
-    if (!key)
-        return (const uint8_t *)"";
-    uintptr_t p = (uintptr_t)key, self = (uintptr_t)it;
-    if (p >= self && p < self + sizeof *it && len <= LARCH_KEY_MAX) {
-        memmove(it->scratch, key, len);
-        return it->scratch;
-    }
-    return key;
+    return k;
 }
 
 void larch_art_iter_seek(larch_art_iter *it, const void *key, size_t len) {

@@ -108,21 +108,6 @@ static uint64_t bytes_from(int j, int dir) {
     return dir > 0 ? high << (8 * j) : high >> (8 * (7 - j));
 }
 
-/* The first byte at or beyond b (in direction dir) that has a child, or a byte off
- * the ends (-1 or 256): empty index words are skipped eight bytes at a time. */
-static int n48_next(struct art_node *n, int b, int dir) {
-    for (; b >= 0 && b < 256; b += dir) {
-        uint64_t w = atomic_load_explicit(&n48(n)->index[b / 8], memory_order_relaxed);
-        if (!w) { /* nothing here: on to the word's last byte in this direction */
-            b = dir > 0 ? b | 7 : b & ~7;
-            continue;
-        }
-        if ((w >> (8 * (b % 8))) & 0xff)
-            return b;
-    }
-    return b;
-}
-
 /* ---- search ------------------------------------------------------------------- */
 
 _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
@@ -142,55 +127,8 @@ _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
 }
 
 uintptr_t art_next_child(struct art_node *n, int from, int dir, uint8_t *b) {
-    switch (n->kind) {
-    case ART_NODE4:
-    case ART_NODE16: {
-        _Atomic uint64_t *keys = art_sorted_keys(n);
-        _Atomic uintptr_t *child = art_sorted_child(n);
-        unsigned count = sorted_count(n);
-        if (dir > 0) {
-            for (unsigned i = 0; i < count; i++) {
-                uint8_t k = art_word_byte(keys, i);
-                if (k >= from) {
-                    *b = k;
-                    return art_slot_load(&child[i]);
-                }
-            }
-        } else {
-            for (unsigned i = count; i-- > 0;) {
-                uint8_t k = art_word_byte(keys, i);
-                if (k <= from) {
-                    *b = k;
-                    return art_slot_load(&child[i]);
-                }
-            }
-        }
-        return 0;
-    }
-    case ART_NODE48:
-        for (int k = n48_next(n, from, dir); k >= 0 && k < 256; k = n48_next(n, k + dir, dir)) {
-            int i = n48_slot(n, (uint8_t)k);
-            if (i >= 0) {
-                uintptr_t w = art_slot_load(&n48(n)->child[i]);
-                if (w) {
-                    *b = (uint8_t)k;
-                    return w;
-                }
-            }
-        }
-        return 0;
-    default: {
-        struct art_node256 *f = (struct art_node256 *)n;
-        for (int k = from; k >= 0 && k < 256; k += dir) {
-            uintptr_t w = art_slot_load(&f->child[k]);
-            if (w) {
-                *b = (uint8_t)k;
-                return w;
-            }
-        }
-        return 0;
-    }
-    }
+    uintptr_t w;
+    return art_children(n, from, dir, 1, 1, b, &w) ? w : 0;
 }
 
 unsigned art_children(struct art_node *n, int from, int dir, unsigned max, unsigned max_inner,

@@ -9,6 +9,7 @@
 
 #include "btree/tree.h"
 #include "common/alloc.h"
+#include "common/seek_key.h"
 #include "common/backoff.h"
 #include "epoch/epoch.h"
 
@@ -24,9 +25,9 @@
 
 struct batch {
     unsigned n;
-    uint64_t pin_gen;     /* pin generation the values were read in */
-    bool leaf_end;        /* the batch reached the end of its leaf (in its direction) */
-    bool has_fence;       /* the leaf is bounded in that direction by fence */
+    uint64_t pin_gen; /* pin generation the values were read in */
+    bool leaf_end;    /* the batch reached the end of its leaf (in its direction) */
+    bool has_fence;   /* the leaf is bounded in that direction by fence */
     size_t fence_len;
     uint8_t fence[NODE_KEY_BUF];
     uint32_t off[BATCH_MAX];
@@ -133,11 +134,10 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
         bool has_upper;
         /* After repeated failures, copy under the leaf's lock (see tree_lock_leaf). */
         bool locked = failures >= TREE_OPTIMISTIC_ATTEMPTS;
-        struct node *leaf =
-            locked ? tree_lock_leaf(t, &k, false, b->fence, &b->fence_len, &has_upper, NULL, NULL,
-                                    NULL)
-                   : tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len, &has_upper,
-                                          NULL, NULL, NULL);
+        struct node *leaf = locked ? tree_lock_leaf(t, &k, false, b->fence, &b->fence_len,
+                                                    &has_upper, NULL, NULL, NULL)
+                                   : tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len,
+                                                          &has_upper, NULL, NULL, NULL);
         if (!leaf) {
             copy_failed(t, &backoff, &cap, &failures);
             continue;
@@ -325,23 +325,15 @@ static void seek_backward(larch_btree_iter *it, const uint8_t *key, size_t len, 
     position(it, DIR_BACKWARD);
 }
 
-/* The key to seek from, or NULL (status EINVAL) for a NULL key with a length. A
- * key inside the iterator itself (the caller passed back iter_key's pointer) is
- * copied out first: the batch it points into is overwritten by the seek. */
+/* The key to seek from (common/seek_key.h), or NULL: a NULL key with a length
+ * ends the iterator with LARCH_EINVAL. */
 static const uint8_t *seek_key(larch_btree_iter *it, const void *key, size_t len) {
-    if (!key && len) {
+    const uint8_t *k = larch__seek_key(it, sizeof *it, it->scratch, key, len);
+    if (!k) {
         it->dir = DIR_NONE;
         it->status = LARCH_EINVAL;
-        return NULL;
     }
-    if (!key)
-        return (const uint8_t *)"";
-    uintptr_t p = (uintptr_t)key, self = (uintptr_t)it;
-    if (p >= self && p < self + sizeof *it && len <= LARCH_KEY_MAX) {
-        memmove(it->scratch, key, len);
-        return it->scratch;
-    }
-    return key;
+    return k;
 }
 
 void larch_btree_iter_seek(larch_btree_iter *it, const void *key, size_t len) {

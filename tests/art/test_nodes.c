@@ -136,6 +136,19 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The index of the first of the n sorted keys that is >= v. */
+static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (keys[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int first_key(void *ctx, const void *key, size_t len, uint64_t val) {
     (void)key, (void)len;
     *(uint64_t *)ctx = val;
@@ -167,14 +180,7 @@ static void scans_from_absent_keys_start_exactly_at_the_next_key(void) {
     long wrong = 0;
     for (size_t p = 0; p < PROBES; p++) {
         uint64_t probe = test_rand(&rng) & 0xffff0fffffffffffull;
-        size_t lo = 0, hi = N;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (keys[mid] < probe)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = lower_bound(keys, N, probe);
         be64(k, probe);
         uint64_t got = UINT64_MAX;
         long calls = larch_art_scan(t, k, 8, NULL, 0, first_key, &got);
@@ -190,14 +196,7 @@ static void scans_from_absent_keys_start_exactly_at_the_next_key(void) {
         /* Bounds shorter than the keys: a prefix of the probe. */
         size_t plen = 1 + p % 7;
         uint64_t cut = probe >> (8 * (8 - plen)) << (8 * (8 - plen));
-        size_t lo2 = 0, hi2 = N;
-        while (lo2 < hi2) {
-            size_t mid = (lo2 + hi2) / 2;
-            if (keys[mid] < cut)
-                lo2 = mid + 1;
-            else
-                hi2 = mid;
-        }
+        size_t lo2 = lower_bound(keys, N, cut);
         got = UINT64_MAX;
         calls = larch_art_scan(t, k, plen, NULL, 0, first_key, &got);
         wrong += lo2 < N ? calls != 1 || got != keys[lo2] : calls != 0;
