@@ -48,8 +48,7 @@ static void retire_new(int chain) {
 
 static void check_objects(const char *after) {
     for (int i = 0; i < st.retired; i++) {
-        FUZZ_EXPECT(st.freed[i] <= 1, "object %d freed %d times (after %s)", i, st.freed[i],
-                    after);
+        FUZZ_EXPECT(st.freed[i] <= 1, "object %d freed %d times (after %s)", i, st.freed[i], after);
         FUZZ_EXPECT(!st.in_section[i] || st.freed[i] == 0,
                     "object %d retired in the open section was freed (after %s)", i, after);
     }

@@ -253,8 +253,8 @@ static void op_cas(struct run *r) {
         return;
     int want = !r->present[id] ? LARCH_NOTFOUND : r->val[id] == expected ? LARCH_OK : LARCH_EXISTS;
     FUZZ_EXPECT(rc == want, "cas of key %zu: %d, model %d", id, rc, want);
-    FUZZ_EXPECT(rc != LARCH_EXISTS || cur == r->val[id], "cas of key %zu: cur %llu, model %llu",
-                id, (unsigned long long)cur, (unsigned long long)r->val[id]);
+    FUZZ_EXPECT(rc != LARCH_EXISTS || cur == r->val[id], "cas of key %zu: cur %llu, model %llu", id,
+                (unsigned long long)cur, (unsigned long long)r->val[id]);
     if (rc == LARCH_OK)
         model_set(r, id, 1, desired);
 }
@@ -274,8 +274,14 @@ static int update_fn(void *ctx, uint64_t *val, int present) {
 }
 
 static void op_update(struct run *r) {
-    static const int actions[] = {LARCH_UPDATE_KEEP, LARCH_UPDATE_STORE, LARCH_UPDATE_STORE,
-                                  LARCH_UPDATE_DELETE, LARCH_UPDATE_DELETE, 3, -1, 0x7fffffff};
+    static const int actions[] = {LARCH_UPDATE_KEEP,
+                                  LARCH_UPDATE_STORE,
+                                  LARCH_UPDATE_STORE,
+                                  LARCH_UPDATE_DELETE,
+                                  LARCH_UPDATE_DELETE,
+                                  3,
+                                  -1,
+                                  0x7fffffff};
     size_t id = pick(r);
     const struct entry *k = key_of(r, id);
     struct update_call c = {actions[fuzz_byte(&r->in) % 8], 0, -1, fuzz_value(&r->in), 0};
@@ -309,8 +315,8 @@ static void op_bulk(struct run *r, int del) {
                      : r->ix->put(r->t, k->key, k->len, base + i, NULL);
         int want = del ? (r->present[id + i] ? LARCH_OK : LARCH_NOTFOUND)
                        : (r->present[id + i] ? LARCH_EXISTS : LARCH_OK);
-        FUZZ_EXPECT(rc == want, "bulk %s of key %zu: %d, model %d", del ? "del" : "put", id + i,
-                    rc, want);
+        FUZZ_EXPECT(rc == want, "bulk %s of key %zu: %d, model %d", del ? "del" : "put", id + i, rc,
+                    want);
         if (del ? rc == LARCH_OK : 1)
             model_set(r, id + i, !del, base + i);
     }
@@ -464,8 +470,8 @@ static void op_seek(struct run *r) {
         r->ix->iter_seek_for_prev(r->it, bound_buf[0], len);
         /* The last key <= bound: the one before the first key > bound. */
         size_t above = lower_bound(r->u, bound_buf[0], len);
-        if (above < r->u->n && key_cmp(r->u->e[above].key, r->u->e[above].len, bound_buf[0],
-                                       len) == 0)
+        if (above < r->u->n &&
+            key_cmp(r->u->e[above].key, r->u->e[above].len, bound_buf[0], len) == 0)
             above++;
         set_position(r, above ? prev_present(r, above - 1) : SIZE_MAX, SIZE_MAX);
         break;

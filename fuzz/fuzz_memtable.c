@@ -183,8 +183,8 @@ static void expect_at(larch_memtable_iter *it, long pos, const char *what) {
     int valid = larch_memtable_iter_valid(it);
     FUZZ_EXPECT(larch_memtable_iter_status(it) == LARCH_OK, "%s: status %d", what,
                 larch_memtable_iter_status(it));
-    FUZZ_EXPECT(valid == (pos >= 0 && (size_t)pos < nview), "%s: valid %d, model position %ld of %zu",
-                what, valid, pos, nview);
+    FUZZ_EXPECT(valid == (pos >= 0 && (size_t)pos < nview),
+                "%s: valid %d, model position %ld of %zu", what, valid, pos, nview);
     if (!valid)
         return;
     const struct version *v = view[pos];
@@ -297,8 +297,8 @@ static void op_bad_input(void) {
 }
 
 static void compare_all(void) {
-    FUZZ_EXPECT(larch_memtable_len(mt) == nversions, "len %zu, model %zu",
-                larch_memtable_len(mt), nversions);
+    FUZZ_EXPECT(larch_memtable_len(mt) == nversions, "len %zu, model %zu", larch_memtable_len(mt),
+                nversions);
     FUZZ_EXPECT(larch_memtable_bytes(mt) > 0, "bytes 0");
     larch_memtable_iter *it = larch_memtable_iter_new(mt, UINT64_MAX, LARCH_ITER_ALL_VERSIONS);
     FUZZ_EXPECT(it != NULL, "iter_new failed");

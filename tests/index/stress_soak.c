@@ -41,8 +41,8 @@
 enum {
     MAX_TREES = 4,
     MAX_WORKERS = 16,
-    SLICE = 1500,   /* keys each worker owns in each tree */
-    COUNTERS = 16,  /* keys every worker updates */
+    SLICE = 1500,  /* keys each worker owns in each tree */
+    COUNTERS = 16, /* keys every worker updates */
     ROUNDS_MAX = 100000,
 };
 
@@ -108,8 +108,8 @@ struct slice_model {
 struct worker {
     int id;
     uint64_t rng;
-    long bad;     /* results that broke the contract */
-    long ops;     /* calls made, all rounds */
+    long bad; /* results that broke the contract */
+    long ops; /* calls made, all rounds */
     struct slice_model model[MAX_TREES];
     long added[MAX_TREES][COUNTERS]; /* increments this worker made */
     void *iters[MAX_TREES];          /* open for the whole round */
@@ -181,8 +181,8 @@ static void own_op(struct worker *w, int t, unsigned kind) {
         shrink = 1;
         break;
     default: {
-        struct seal_update u = {v, test_rand(&w->rng) % 2 ? LARCH_UPDATE_STORE
-                                                          : LARCH_UPDATE_DELETE, -1, 0};
+        struct seal_update u = {
+            v, test_rand(&w->rng) % 2 ? LARCH_UPDATE_STORE : LARCH_UPDATE_DELETE, -1, 0};
         rc = ix->update(trees[t], key, len, store_or_delete, &u);
         if (rc != (present ? LARCH_OK : LARCH_NOTFOUND) || u.present != present ||
             (present && u.seen != m->val[i]))

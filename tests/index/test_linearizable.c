@@ -27,18 +27,17 @@ static struct lin_op op(enum lin_kind kind, uint64_t arg, uint64_t arg2, int rc,
 
 static struct lin_op update_op(enum lin_update_mode mode, uint64_t store, int present,
                                uint64_t seen, uint64_t invoke, uint64_t ret) {
-    return (struct lin_op){LIN_UPDATE, 0, store, mode, present ? LARCH_OK : LARCH_NOTFOUND, 0,
-                           present, seen, invoke, ret};
+    return (struct lin_op){LIN_UPDATE, 0,       store, mode,   present ? LARCH_OK : LARCH_NOTFOUND,
+                           0,          present, seen,  invoke, ret};
 }
 
 static const struct lin_state absent = {0, 0};
 
 static void the_checker_accepts_what_is_linearizable_and_nothing_else(void) {
     /* In sequence. */
-    struct lin_op seq[] = {op(LIN_PUT, 1, 0, LARCH_OK, 0, 0, 1),
-                           op(LIN_GET, 0, 0, LARCH_OK, 1, 2, 3),
-                           op(LIN_DEL, 0, 0, LARCH_OK, 1, 4, 5),
-                           op(LIN_GET, 0, 0, LARCH_NOTFOUND, 0, 6, 7)};
+    struct lin_op seq[] = {
+        op(LIN_PUT, 1, 0, LARCH_OK, 0, 0, 1), op(LIN_GET, 0, 0, LARCH_OK, 1, 2, 3),
+        op(LIN_DEL, 0, 0, LARCH_OK, 1, 4, 5), op(LIN_GET, 0, 0, LARCH_NOTFOUND, 0, 6, 7)};
     CHECK(lin_check(seq, 4, absent, NULL));
     /* A read after a completed write that misses it. */
     struct lin_op stale[] = {op(LIN_PUT, 1, 0, LARCH_OK, 0, 0, 1),
@@ -236,9 +235,9 @@ static void print_history(const struct lin_op *ops, size_t n, struct lin_state i
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, "    [%llu, %llu] %s arg %llx arg2 %llx -> rc %d out %llx fn %d/%llx\n",
                 (unsigned long long)ops[i].invoke, (unsigned long long)ops[i].ret,
-                names[ops[i].kind], (unsigned long long)ops[i].arg,
-                (unsigned long long)ops[i].arg2, ops[i].rc, (unsigned long long)ops[i].out,
-                ops[i].fn_present, (unsigned long long)ops[i].fn_seen);
+                names[ops[i].kind], (unsigned long long)ops[i].arg, (unsigned long long)ops[i].arg2,
+                ops[i].rc, (unsigned long long)ops[i].out, ops[i].fn_present,
+                (unsigned long long)ops[i].fn_seen);
 }
 
 /* Sets each hot key absent or to a fresh value and returns the states. */
@@ -299,7 +298,7 @@ static void check_history(struct worker *workers, const struct lin_state *initia
 }
 
 static void histories_of_concurrent_calls_are_linearizable(void) {
-    long histories = (under_sanitizer() ? 300 : 1000) * stress_scale();
+    long histories = (under_sanitizer() ? 600 : 2500) * stress_scale();
     tree = IX->new_();
     REQUIRE(tree != NULL);
     static struct worker workers[THREADS];

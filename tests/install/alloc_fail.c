@@ -192,12 +192,28 @@ struct tree_ops {
     static int T##_iter_status(const void *it) {                                                   \
         return larch_##T##_iter_status(it);                                                        \
     }                                                                                              \
-    static const struct tree_ops T##_ops = {                                                       \
-        #T,           T##_new_,      T##_free_,     T##_put,        T##_insert,                    \
-        T##_get,      T##_del,       T##_cas,       T##_update,     T##_scan,                      \
-        T##_len,      T##_check,     T##_iter_new,  T##_iter_free,  T##_iter_seek,                 \
-        T##_iter_seek_for_prev,      T##_iter_valid, T##_iter_next, T##_iter_prev,                 \
-        T##_iter_key, T##_iter_value, T##_iter_status};
+    static const struct tree_ops T##_ops = {#T,                                                    \
+                                            T##_new_,                                              \
+                                            T##_free_,                                             \
+                                            T##_put,                                               \
+                                            T##_insert,                                            \
+                                            T##_get,                                               \
+                                            T##_del,                                               \
+                                            T##_cas,                                               \
+                                            T##_update,                                            \
+                                            T##_scan,                                              \
+                                            T##_len,                                               \
+                                            T##_check,                                             \
+                                            T##_iter_new,                                          \
+                                            T##_iter_free,                                         \
+                                            T##_iter_seek,                                         \
+                                            T##_iter_seek_for_prev,                                \
+                                            T##_iter_valid,                                        \
+                                            T##_iter_next,                                         \
+                                            T##_iter_prev,                                         \
+                                            T##_iter_key,                                          \
+                                            T##_iter_value,                                        \
+                                            T##_iter_status};
 
 TREE_OPS(btree)
 #if __has_include(<larch/art.h>)
@@ -273,8 +289,8 @@ static void expect_contents(void *t, const char *after) {
 /* ---- the walks ------------------------------------------------------------------- */
 
 enum op { PUT, INSERT, DEL, CAS, UPDATE_STORE, UPDATE_DELETE };
-static const char *const op_names[] = {"put", "insert", "del", "cas", "update store",
-                                       "update delete"};
+static const char *const op_names[] = {"put", "insert",       "del",
+                                       "cas", "update store", "update delete"};
 
 static int fn_calls;
 
@@ -367,9 +383,8 @@ static void walk_new(void) {
             continue;
         }
         T->free_(t);
-        if (made <= k) {
-                return;
-        }
+        if (made <= k)
+            return;
     }
 }
 
@@ -406,9 +421,8 @@ static void walk_iterator(void *t, unsigned id) {
         if (status != LARCH_OK)
             FAIL("iterator status %s", larch_strerror(status));
         T->iter_free(it);
-        if (made <= k) {
-                return;
-        }
+        if (made <= k)
+            return;
     }
 }
 
@@ -434,9 +448,8 @@ static void walk_scan(void *t) {
         }
         if (n != (long)count || c.n != n)
             FAIL("scan counted %ld of %zu", n, count);
-        if (made <= k) {
-                return;
-        }
+        if (made <= k)
+            return;
     }
 }
 

@@ -86,8 +86,9 @@ static int holds_expected(larch_memtable *m) {
         ok = got_key && key_cmp(got_key, got_klen, key, klen) == 0 &&
              larch_memtable_iter_seq(it) == v->seq &&
              !larch_memtable_iter_is_tombstone(it) == !v->tombstone &&
-             (v->tombstone ? got_val == NULL
-                           : got_vlen == v->vlen && (v->vlen == 0 || memcmp(got_val, val, v->vlen) == 0));
+             (v->tombstone
+                  ? got_val == NULL
+                  : got_vlen == v->vlen && (v->vlen == 0 || memcmp(got_val, val, v->vlen) == 0));
     }
     ok = ok && i == nexpected && larch_memtable_iter_status(it) == LARCH_OK;
     larch_memtable_iter_free(it);
@@ -116,8 +117,9 @@ static int walk_write(larch_memtable *m, unsigned id, uint64_t seq, size_t vlen,
             failures++;
             CHECK(made > k);
             if (!holds_expected(m)) {
-                fprintf(stderr, "    %s of key %u seq %llu: LARCH_ENOMEM at allocation %ld "
-                                "changed the memtable\n",
+                fprintf(stderr,
+                        "    %s of key %u seq %llu: LARCH_ENOMEM at allocation %ld "
+                        "changed the memtable\n",
                         del ? "del" : "put", id, (unsigned long long)seq, k);
                 CHECK(!"a failed write changes nothing");
                 return 0;
