@@ -325,6 +325,32 @@ static void memtable_op(struct worker *w) {
         BAD(w, "memtable get: %d, seq %llu of %llu", rc, (unsigned long long)got_seq,
             (unsigned long long)seq);
 }
+
+/* A short walk through the memtable while the others write: keys strictly rising. */
+static void memtable_iter_op(struct worker *w) {
+    unsigned char key[LARCH_KEY_MAX], prev[LARCH_KEY_MAX];
+    size_t len = owned_key((int)(test_rand(&w->rng) % (uint64_t)nworkers),
+                           (unsigned)(test_rand(&w->rng) % SLICE), key);
+    larch_memtable_iter *it = larch_memtable_iter_new(memtable, atomic_load(&memtable_seq), 0);
+    if (!it) {
+        BAD(w, "memtable iter_new failed");
+        return;
+    }
+    size_t prev_len = 0;
+    int steps = 0;
+    for (larch_memtable_iter_seek(it, key, len); steps < 8 && larch_memtable_iter_valid(it);
+         larch_memtable_iter_next(it), steps++) {
+        size_t klen = 0;
+        const void *k = larch_memtable_iter_key(it, &klen);
+        if (steps > 0 && key_cmp(prev, prev_len, k, klen) >= 0)
+            BAD(w, "memtable iterator: keys not rising");
+        memcpy(prev, k, klen);
+        prev_len = klen;
+    }
+    if (larch_memtable_iter_status(it) != LARCH_OK)
+        BAD(w, "memtable iterator status %d", larch_memtable_iter_status(it));
+    larch_memtable_iter_free(it);
+}
 #endif
 
 static void *worker_main(void *arg) {
@@ -353,8 +379,10 @@ static void *worker_main(void *arg) {
             else if (r < 92)
                 retire_op();
 #ifdef LARCH_TEST_HAVE_MEMTABLE
-            else
+            else if (r < 98)
                 memtable_op(w);
+            else
+                memtable_iter_op(w);
 #else
             else
                 own_op(w, t, r);
@@ -472,6 +500,8 @@ static void soak(void) {
     nworkers = (int)(cores > 0 ? 3 * cores : 6);
     nworkers = nworkers < 6 ? 6 : nworkers > MAX_WORKERS ? MAX_WORKERS : nworkers;
     ops_per_round = under_sanitizer() ? 3000 : 20000;
+    larch_epoch_barrier();
+    size_t mem_before = memory_in_use();
     ntrees = 0;
     for (size_t i = 0; index_select(i); i++)
         if (strcmp(IX->name, "ref") != 0 && ntrees < MAX_TREES)
@@ -553,12 +583,37 @@ static void soak(void) {
     }
     fprintf(stderr, "  %ld calls in %d rounds, %ld objects retired and freed\n", ops, n,
             atomic_load(&retired_objects));
+    /* Drain: delete every key, so that the trees shrink back to a root leaf and
+     * what they unlinked is reclaimed; then free them. Each time the memory in
+     * use must come back down (the threads' epoch records and spare bags, a few
+     * KiB each, stay: that is the slack). */
+    for (int t = 0; t < ntrees; t++) {
+        unsigned char key[LARCH_KEY_MAX];
+        for (int w = 0; w < nworkers; w++)
+            for (unsigned i = 0; i < SLICE; i++)
+                if (workers[w].model[t].present[i])
+                    CHECK_EQ(trees_ops[t]->del(trees[t], key, owned_key(w, i, key), NULL),
+                             LARCH_OK);
+        for (unsigned k = 0; k < COUNTERS; k++)
+            CHECK_EQ(trees_ops[t]->del(trees[t], key, counter_key(k, key), NULL), LARCH_OK);
+        CHECK_EQ(trees_ops[t]->len(trees[t]), 0);
+        CHECK_EQ(trees_ops[t]->height(trees[t]), 1);
+    }
+    larch_epoch_barrier();
+    size_t mem_drained = memory_in_use();
     for (int t = 0; t < ntrees; t++)
         trees_ops[t]->free_(trees[t]);
 #ifdef LARCH_TEST_HAVE_MEMTABLE
     larch_memtable_free(memtable);
 #endif
     larch_epoch_barrier();
+    size_t mem_after = memory_in_use(), slack = (size_t)nworkers * 16384;
+    fprintf(stderr,
+            "  memory in use: %.1f KiB before, %.1f KiB with every key deleted, %.1f KiB with "
+            "everything freed\n",
+            (double)mem_before / 1024, (double)mem_drained / 1024, (double)mem_after / 1024);
+    CHECK(mem_drained <= mem_before + slack + (size_t)ntrees * 8192);
+    CHECK(mem_after <= mem_before + slack);
 }
 
 int main(void) {
