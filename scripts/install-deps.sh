@@ -2,8 +2,10 @@
 # Installs the Debian packages larch's build, tests and benchmarks need. Idempotent;
 # prints nothing when everything is already present.
 set -eu
-# The last three are larch-bench's baselines and chart (linked into the benchmark
-# only, never into liblarch): Judy arrays, liburcu's hash table, gnuplot.
+# clang with libclang-rt-dev gives the sanitizer runtimes and libFuzzer (make
+# check-sanitize, make fuzz). The last three are larch-bench's baselines and chart
+# (linked into the benchmark only, never into liblarch): Judy arrays, liburcu's
+# hash table, gnuplot.
 packages="make cmake gcc clang libclang-rt-dev pkg-config binutils libjudy-dev liburcu-dev gnuplot-nox"
 
 missing=

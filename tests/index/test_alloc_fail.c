@@ -45,7 +45,10 @@ static size_t random_key(unsigned char *key) {
     return len;
 }
 
-enum op { PUT, INSERT, DEL, UPDATE_STORE, UPDATE_DELETE, UPDATE_KEEP };
+enum op { PUT, INSERT, DEL, CAS, UPDATE_STORE, UPDATE_DELETE, UPDATE_KEEP };
+
+/* What a CAS walk expects the value to be: the present one, so that it swaps. */
+static uint64_t cas_expected;
 
 static int update_calls;
 
@@ -77,6 +80,8 @@ static int call(void *t, enum op op, const unsigned char *key, size_t len, uint6
         return IX->insert(t, key, len, val, out);
     case DEL:
         return IX->del(t, key, len, out);
+    case CAS:
+        return IX->cas(t, key, len, cas_expected, val, out);
     case UPDATE_STORE:
         return IX->update(t, key, len, store_7, NULL);
     case UPDATE_DELETE:
@@ -94,6 +99,7 @@ static int walk(void *t, struct dump *expected, enum op op, const unsigned char 
     int present = pos >= 0;
     uint64_t before = present ? expected->e[pos].val : 0;
     int is_update = op >= UPDATE_STORE;
+    cas_expected = before;
     tally->calls++;
     for (long k = 0;; k++) {
         if (k > 1000) {
@@ -138,6 +144,9 @@ static int walk(void *t, struct dump *expected, enum op op, const unsigned char 
             break;
         case DEL:
             want_rc = present ? LARCH_OK : LARCH_NOTFOUND, now_present = 0;
+            break;
+        case CAS:
+            want_rc = present ? LARCH_OK : LARCH_NOTFOUND, now = present ? val : before;
             break;
         case UPDATE_STORE:
             want_rc = present ? LARCH_OK : LARCH_NOTFOUND, now_present = 1, now = 7;
@@ -311,6 +320,31 @@ static void a_failed_update_changes_nothing_and_never_runs_fn(void) {
     IX->free_(t);
 }
 
+static void a_failed_cas_changes_nothing_at_every_allocation_point(void) {
+    struct dump expected = {0};
+    void *t = grown(&expected, scale(400));
+    REQUIRE(t != NULL);
+    struct tally swap = {"cas of a present key", 0, 0, 0};
+    struct tally absent = {"cas of an absent key", 0, 0, 0};
+    unsigned char key[LARCH_KEY_MAX];
+    int ok = 1;
+    for (int i = 0; ok && i < scale(400); i++) {
+        size_t len;
+        if (i % 4 == 3) {
+            len = random_key(key);
+        } else {
+            const struct entry *e = &expected.e[test_rand(&rng) % expected.n];
+            len = e->len;
+            memcpy(key, e->key, len);
+        }
+        struct tally *tally = dump_find(&expected, key, len) >= 0 ? &swap : &absent;
+        ok = walk(t, &expected, CAS, key, len, test_rand(&rng), tally);
+    }
+    report(&swap), report(&absent);
+    dump_free(&expected);
+    IX->free_(t);
+}
+
 static void new_and_iter_new_fail_cleanly(void) {
     long points = 0;
     for (long k = 0;; k++) {
@@ -418,6 +452,61 @@ static void an_iterator_move_that_fails_says_enomem_and_recovers(void) {
     IX->free_(t);
 }
 
+/* A seek or seek_for_prev that cannot get memory ends invalid with status
+ * LARCH_ENOMEM; one that gets through is on the right entry. */
+static void a_seek_that_fails_says_enomem_and_recovers(void) {
+    struct dump expected = {0};
+    void *t = grown(&expected, scale(600));
+    REQUIRE(t != NULL);
+    void *it = IX->iter_new(t);
+    REQUIRE(it != NULL);
+    long seeks = 0, failures = 0;
+    unsigned char key[LARCH_KEY_MAX];
+    for (int i = 0; i < scale(400); i++) {
+        size_t len = random_key(key);
+        int for_prev = i % 2;
+        /* Where it must land: the first key >= key, or the last key <= key. */
+        long at = 0;
+        while ((size_t)at < expected.n &&
+               key_cmp(expected.e[at].key, expected.e[at].len, key, len) < 0)
+            at++;
+        if (for_prev && !((size_t)at < expected.n &&
+                          key_cmp(expected.e[at].key, expected.e[at].len, key, len) == 0))
+            at--;
+        seeks++;
+        for (long k = 0;; k++) {
+            unsigned long start = larch__alloc_count();
+            larch__alloc_fail_at(k, 1);
+            for_prev ? IX->iter_seek_for_prev(it, key, len) : IX->iter_seek(it, key, len);
+            larch__alloc_fail_at(-1, 0);
+            long allocations = (long)(larch__alloc_count() - start);
+            int status = IX->iter_status(it);
+            if (status == LARCH_ENOMEM) {
+                CHECK(!IX->iter_valid(it));
+                CHECK(allocations > k);
+                failures++;
+                continue;
+            }
+            CHECK_EQ(status, LARCH_OK);
+            int valid = at >= 0 && (size_t)at < expected.n;
+            CHECK_EQ(IX->iter_valid(it), valid);
+            if (valid && IX->iter_valid(it)) {
+                size_t got_len = 0;
+                const void *got = IX->iter_key(it, &got_len);
+                CHECK(key_cmp(got, got_len, expected.e[at].key, expected.e[at].len) == 0);
+                CHECK_EQ(IX->iter_value(it), expected.e[at].val);
+            }
+            if (allocations <= k)
+                break;
+        }
+    }
+    fprintf(stderr, "    %ld seeks walked, %ld failed with LARCH_ENOMEM\n", seeks, failures);
+    IX->iter_free(it);
+    CHECK(unchanged(t, &expected, IX->height(t)));
+    dump_free(&expected);
+    IX->free_(t);
+}
+
 /* A scan that cannot get memory returns LARCH_ENOMEM, having called fn only on the
  * right entries, in order; the index is unchanged. */
 static void a_scan_that_fails_returns_enomem_after_a_correct_prefix(void) {
@@ -459,8 +548,10 @@ int main(void) {
         RUN(a_failed_put_or_insert_changes_nothing_at_every_allocation_point);
         RUN(a_failed_delete_changes_nothing_at_every_allocation_point);
         RUN(a_failed_update_changes_nothing_and_never_runs_fn);
+        RUN(a_failed_cas_changes_nothing_at_every_allocation_point);
         RUN(new_and_iter_new_fail_cleanly);
         RUN(an_iterator_move_that_fails_says_enomem_and_recovers);
+        RUN(a_seek_that_fails_says_enomem_and_recovers);
         RUN(a_scan_that_fails_returns_enomem_after_a_correct_prefix);
     }
     return harness_finish();
