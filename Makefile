@@ -54,7 +54,8 @@ check-sanitize:
 stress: all
 	@cd $(BUILD_DIR) && LARCH_STRESS_SCALE=$(STRESS_SCALE) ctest --output-on-failure \
 	    --timeout 900 -L stress -E soak
-	@LARCH_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD_DIR)/tests/index-stress_soak
+	@GLIBC_TUNABLES=glibc.malloc.tcache_count=0 LARCH_STRESS_SECONDS=$(STRESS_SECONDS) \
+	    $(BUILD_DIR)/tests/index-stress_soak
 
 # The fuzz targets of fuzz/ get their own build: clang, ASan+UBSan, libFuzzer.
 FUZZ_BUILD_DIR = build-fuzz
