@@ -52,20 +52,6 @@ static void same_out(int rc, int has_out, uint64_t out, uint64_t mout, const cha
                 (unsigned long long)out, (unsigned long long)mout);
 }
 
-struct update_call {
-    int action, calls, present;
-    uint64_t store, seen;
-};
-
-static int update_fn(void *ctx, uint64_t *val, int present) {
-    struct update_call *c = ctx;
-    c->calls++;
-    c->present = present;
-    c->seen = *val;
-    *val = c->store;
-    return c->action;
-}
-
 static void op_write(struct run *r, unsigned op) {
     size_t len = raw_key(r, key_buf[0]);
     const unsigned char *k = key_buf[0];
@@ -98,8 +84,8 @@ static void op_write(struct run *r, unsigned op) {
         static const int actions[] = {LARCH_UPDATE_KEEP, LARCH_UPDATE_STORE, LARCH_UPDATE_DELETE,
                                       5};
         struct update_call c = {actions[v % 4], 0, -1, v2, 0}, mc = c;
-        rc = r->ix->update(r->t, k, len, update_fn, &c);
-        mrc = M->update(r->m, k, len, update_fn, &mc);
+        rc = r->ix->update(r->t, k, len, update_call_fn, &c);
+        mrc = M->update(r->m, k, len, update_call_fn, &mc);
         same_rc(rc, mrc, "update");
         FUZZ_EXPECT(c.calls == mc.calls && c.present == mc.present && c.seen == mc.seen,
                     "update's fn: %d calls saw present %d value %llu, model %d calls %d %llu",

@@ -259,20 +259,6 @@ static void op_cas(struct run *r) {
         model_set(r, id, 1, desired);
 }
 
-struct update_call {
-    int action, calls, present;
-    uint64_t store, seen;
-};
-
-static int update_fn(void *ctx, uint64_t *val, int present) {
-    struct update_call *c = ctx;
-    c->calls++;
-    c->present = present;
-    c->seen = *val;
-    *val = c->store;
-    return c->action;
-}
-
 static void op_update(struct run *r) {
     static const int actions[] = {LARCH_UPDATE_KEEP,
                                   LARCH_UPDATE_STORE,
@@ -286,7 +272,7 @@ static void op_update(struct run *r) {
     const struct entry *k = key_of(r, id);
     struct update_call c = {actions[fuzz_byte(&r->in) % 8], 0, -1, fuzz_value(&r->in), 0};
     maybe_inject(r);
-    int rc = r->ix->update(r->t, k->key, k->len, update_fn, &c);
+    int rc = r->ix->update(r->t, k->key, k->len, update_call_fn, &c);
     if (disarm(r) && rc == LARCH_ENOMEM) {
         FUZZ_EXPECT(c.calls == 0, "update of key %zu failed with ENOMEM after fn ran", id);
         return;

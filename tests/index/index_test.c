@@ -27,6 +27,15 @@ int index_select(size_t i) {
     return 1;
 }
 
+int update_call_fn(void *ctx, uint64_t *val, int present) {
+    struct update_call *c = ctx;
+    c->calls++;
+    c->present = present;
+    c->seen = *val;
+    *val = c->store;
+    return c->action;
+}
+
 int key_cmp(const void *a, size_t alen, const void *b, size_t blen) {
     size_t n = alen < blen ? alen : blen;
     int c = n ? memcmp(a, b, n) : 0;

@@ -19,6 +19,14 @@ extern const struct index_ops *IX;
 int index_select(size_t i);
 #define FOR_EACH_INDEX for (size_t index_i_ = 0; index_select(index_i_); index_i_++)
 
+/* An update callback that records how it was called (calls, present, the value it
+ * saw) and answers `action`, storing `store`. */
+struct update_call {
+    int action, calls, present;
+    uint64_t store, seen;
+};
+int update_call_fn(void *ctx, uint64_t *val, int present);
+
 /* memcmp order, the shorter key first when one is a prefix of the other. */
 int key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -228,20 +228,6 @@ static void op_cas(struct run *r) {
         after_write(r, id, 1, desired);
 }
 
-struct update_call {
-    int action, calls, present;
-    uint64_t store, seen;
-};
-
-static int update_fn(void *ctx, uint64_t *val, int present) {
-    struct update_call *c = ctx;
-    c->calls++;
-    c->present = present;
-    c->seen = *val;
-    *val = c->store;
-    return c->action;
-}
-
 static void op_update(struct run *r) {
     size_t id = pick(r);
     const struct entry *k = &universe.e[id];
@@ -251,8 +237,8 @@ static void op_update(struct run *r) {
     uint64_t store = value(r);
     struct update_call c = {action, 0, -1, store, 0}, mc = c;
     int present = M->get(r->m, k->key, k->len, NULL) == LARCH_OK;
-    int rc = IX->update(r->t, k->key, k->len, update_fn, &c);
-    int mrc = M->update(r->m, k->key, k->len, update_fn, &mc);
+    int rc = IX->update(r->t, k->key, k->len, update_call_fn, &c);
+    int mrc = M->update(r->m, k->key, k->len, update_call_fn, &mc);
     EXPECT(r, rc == mrc, "update (action %d) of key %zu returned %d, model %d", action, id, rc,
            mrc);
     EXPECT(r, c.calls == 1, "update's fn ran %d times", c.calls);
