@@ -50,7 +50,8 @@ static bool check_header(struct check *c, const struct node *n, unsigned level) 
     if (meta_format(m)) {
         if (level != 0 || meta_format(m) - 1 > NODE_FIXED_KEY_MAX || heap > NODE_FIXED_MAX ||
             count > NODE_FIXED_MAX - heap || dead != 0) {
-            fail(c, n, "fixed-format header out of bounds: level %u key length %u start %u count %u",
+            fail(c, n,
+                 "fixed-format header out of bounds: level %u key length %u start %u count %u",
                  level, meta_format(m) - 1, heap, count);
             return false;
         }
@@ -97,6 +98,8 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
             node_key_copy(n, 0, first);
             if (head_len < p || memcmp(head_key, first, p) != 0)
                 fail(c, n, "slot %u: key does not begin with the node's prefix (%u bytes)", i, p);
+            else if (node_load(n, 3) != node_prefix_word(first, p))
+                fail(c, n, "the header's prefix word does not hold the first key's %u bytes", p);
             else if (slot_head(s) != larch__key_head(head_key + p, head_len - p))
                 fail(c, n, "slot %u: key head does not match the key", i);
         }
@@ -126,10 +129,10 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
     for (unsigned i = 0; i < count; i++)
         lens[i] = node_key_copy(n, i, seps + (size_t)i * NODE_KEY_BUF);
     for (unsigned i = 0; i <= count && c->status == LARCH_OK; i++) {
-        struct bound clo = i ? (struct bound){seps + (size_t)(i - 1) * NODE_KEY_BUF, lens[i - 1], true}
-                             : lo;
-        struct bound chi = i < count ? (struct bound){seps + (size_t)i * NODE_KEY_BUF, lens[i], true}
-                                     : hi;
+        struct bound clo =
+            i ? (struct bound){seps + (size_t)(i - 1) * NODE_KEY_BUF, lens[i - 1], true} : lo;
+        struct bound chi =
+            i < count ? (struct bound){seps + (size_t)i * NODE_KEY_BUF, lens[i], true} : hi;
         const struct node *child = node_child(n, i, count);
         if (!child) {
             fail(c, n, "child %u is NULL", i);

@@ -36,8 +36,7 @@ void node_free(void *n) {
 
 /* Compare the key of slot s with k, from byte `from` (a multiple of 8) on: the
  * bytes before it are known equal. */
-static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_key *k,
-                        size_t from) {
+static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_key *k, size_t from) {
     if (!slot_sane(s))
         return 1; /* torn: any answer, the caller's validation fails */
     size_t len = slot_len(s), common = len < k->len ? len : k->len;
@@ -77,6 +76,21 @@ static inline int slot_cmp(const struct node *n, uint64_t s, const struct search
  * search), <0 if k is below every key, >0 if above. */
 static int prefix_probe(const struct node *n, unsigned p, const struct search_key *k,
                         struct probe *pr) {
+    if (p <= NODE_PREFIX_INLINE) {
+        /* The whole prefix is in the header word: no key is read. */
+        size_t common = p < k->len ? p : k->len;
+        if (common) {
+            unsigned shift = 64 - 8 * (unsigned)common;
+            uint64_t a = node_load(n, 3) >> shift, b = larch__load_be64(k->bytes, common) >> shift;
+            if (a != b)
+                return a < b ? 1 : -1;
+        }
+        if (k->len < p)
+            return -1;
+        pr->head = larch__key_head(k->bytes + p, k->len - p);
+        pr->from = p / 8 * 8;
+        return 0;
+    }
     uint64_t s0 = node_slot(n, 0);
     if (!slot_sane(s0) || slot_len(s0) < p)
         return 1; /* torn: any answer, the caller's validation fails */
@@ -102,8 +116,7 @@ static int prefix_probe(const struct node *n, unsigned p, const struct search_ke
 
 /* Set up the search of slotted node n for k: 0, or (k outside the node's prefix)
  * the side every key is on, as prefix_probe. */
-static inline int probe_init(const struct node *n, const struct search_key *k,
-                             struct probe *pr) {
+static inline int probe_init(const struct node *n, const struct search_key *k, struct probe *pr) {
     unsigned p = node_prefix_len(n);
     if (p == 0 || node_count(n) == 0) {
         pr->head = k->head;
@@ -339,7 +352,7 @@ static void build(struct node *n, unsigned level, const struct entry *e, unsigne
     }
     img[1] = meta_make(count, level, heap, 0);
     img[2] = upper;
-    img[3] = p;
+    img[3] = count ? node_prefix_word(e[0].key, p) : 0;
     for (unsigned i = 1; i < NODE_HEADER_WORDS + count; i++)
         node_store(n, i, img[i]);
     for (unsigned i = heap / 8; i < NODE_WORDS; i++)
@@ -423,10 +436,10 @@ static unsigned fixed_recentre(struct node *n, unsigned start, unsigned count, u
 /* Insert as entry i: the entries on the shorter side move by one place. If that
  * side is full (appends reached the top, say), all entries are centred again
  * instead of moving the longer side, so that the next inserts are cheap again. */
-static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_t *key,
-                            size_t len, uint64_t word) {
+static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_t *key, size_t len,
+                            uint64_t word) {
     unsigned count = meta_count(m), start = meta_start(m);
-    bool room_above = start + count < NODE_FIXED_MAX, room_below = start > 0;
+    bool room_above = start + count<NODE_FIXED_MAX, room_below = start> 0;
     bool shorter_above = count - i <= i;
     if (shorter_above ? room_above : !room_below) {
         if (room_above && (shorter_above || count - i <= NODE_FIXED_MAX / 16))

@@ -7,8 +7,10 @@
  *                 (24-27: 0 slotted, else fixed with keys of format - 1 bytes),
  *                 heap start in bytes (32-47), dead heap bytes (48-63)
  *   word 2        inner: the upper child (keys >= the last separator)
- *   word 3        prefix length p: every key in the node begins with the same p
- *                 bytes (those of its first and last keys when it was built)
+ *   word 3        prefix: every key in the node begins with the same p bytes
+ *                 (those of its first and last keys when it was built); p in bits
+ *                 0-15, the first min(p, 6) of those bytes big-endian in bits 16-63
+ *                 (so a search compares a short prefix without reading a key)
  *   words 4..     slots, one word each: key head (bits 32-63: the 4 key bytes
  *                 after the prefix, big-endian, zero-padded), entry offset in
  *                 bytes (16-31), key length (0-15); sorted by key
@@ -144,8 +146,17 @@ static inline uint64_t node_slot(const struct node *n, unsigned i) {
  * after it: keys that share their first bytes (u64 keys below 2^32, URLs) would
  * otherwise tie on every head. */
 static inline unsigned node_prefix_len(const struct node *n) {
-    uint64_t p = node_load(n, 3);
+    uint64_t p = node_load(n, 3) & 0xffff;
     return p <= LARCH_KEY_MAX ? (unsigned)p : LARCH_KEY_MAX;
+}
+
+/* Prefixes up to this long are kept whole in word 3. */
+#define NODE_PREFIX_INLINE 6
+
+/* Word 3 for a node whose keys share the p first bytes of key. */
+static inline uint64_t node_prefix_word(const uint8_t *key, unsigned p) {
+    uint64_t bytes = larch__load_be64(key, p < NODE_PREFIX_INLINE ? p : NODE_PREFIX_INLINE);
+    return (bytes & ~(uint64_t)0xffff) | p;
 }
 
 /* Word of pair place i (i < NODE_FIXED_MAX) of a fixed-format leaf: the key, then
