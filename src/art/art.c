@@ -61,6 +61,7 @@ static void free_subtree(uintptr_t w) {
         return;
     }
     struct art_node *n = art_node_of(w);
+    /* relaxed: larch_art_free races with nothing. */
     free_subtree(atomic_load_explicit(&n->end, memory_order_relaxed));
     uint8_t b;
     for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
@@ -116,12 +117,6 @@ static void restart_wait(larch_art *t, struct larch__backoff *b) {
 
 static bool leaf_matches(const struct art_leaf *l, const uint8_t *key, size_t len) {
     return l->len == len && (len == 0 || memcmp(l->key, key, len) == 0);
-}
-
-/* acquire: pairs with the release store of a value replaced in place, so a reader
- * that gets a pointer also sees the object it points to. */
-static uint64_t leaf_value(struct art_leaf *l) {
-    return atomic_load_explicit(&l->value, memory_order_acquire);
 }
 
 /* ---- finding a key's place ------------------------------------------------------- */
@@ -190,7 +185,7 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
         uint32_t plen = art_prefix_len(n);
         if (plen) {
             bool torn = false;
-            uint32_t m = art_prefix_mismatch(n, key, len, depth, true, &torn);
+            uint32_t m = art_prefix_mismatch(n, key, len, depth, true, NULL, &torn);
             if (torn) {
                 spot_release(s);
                 return false;
@@ -263,7 +258,7 @@ static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t
         uint32_t plen = art_prefix_len(n);
         if (plen) {
             bool torn = false;
-            uint32_t m = art_prefix_mismatch(n, key, len, depth, false, &torn);
+            uint32_t m = art_prefix_mismatch(n, key, len, depth, false, NULL, &torn);
             if (torn)
                 return -1;
             if (m < plen)
@@ -277,7 +272,7 @@ static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t
         if (art_is_leaf(w)) {
             struct art_leaf *l = art_leaf_of(w);
             bool found = leaf_matches(l, key, len);
-            uint64_t value = found ? leaf_value(l) : 0;
+            uint64_t value = found ? art_leaf_value(l) : 0;
             if (!vlock_validate(&n->lock, v))
                 return -1;
             if (found)
@@ -315,7 +310,7 @@ int larch_art_get(larch_art *t, const void *key, size_t len, uint64_t *val) {
             }
             rc = s.kind == SPOT_PRESENT ? LARCH_OK : LARCH_NOTFOUND;
             if (rc == LARCH_OK)
-                found = leaf_value(s.leaf);
+                found = art_leaf_value(s.leaf);
             spot_release(&s);
             break;
         }
@@ -429,6 +424,8 @@ static bool spare_node(struct spares *sp, enum art_kind kind) {
 static uintptr_t take_leaf(struct spares *sp, uint64_t value) {
     struct art_leaf *l = sp->leaf;
     sp->leaf = NULL;
+    /* relaxed: the leaf is not shared yet; the release store of the slot that
+     * publishes it orders this before any reader's load. */
     atomic_store_explicit(&l->value, value, memory_order_relaxed);
     return art_leaf_word(l);
 }
@@ -444,7 +441,7 @@ static struct art_node *take_node(struct spares *sp) {
 static void place_leaf(struct art_node *n, size_t depth, uintptr_t w) {
     struct art_leaf *l = art_leaf_of(w);
     if (l->len == depth)
-        atomic_store_explicit(&n->end, w, memory_order_relaxed);
+        atomic_store_explicit(&n->end, w, memory_order_relaxed); /* (n is not shared yet) */
     else
         art_add_child(n, l->key[depth], w);
 }
@@ -458,9 +455,9 @@ static int apply_present(larch_art *t, struct spot *s, const uint8_t *key, struc
     if (!spot_lock(s, false))
         return RESTART;
     uint64_t store;
-    enum decision d = decide(op, true, leaf_value(s->leaf), &store);
+    enum decision d = decide(op, true, art_leaf_value(s->leaf), &store);
     if (d == STORE) {
-        /* release: pairs with leaf_value's acquire (the new value may point to an
+        /* release: pairs with art_leaf_value's acquire (the new value may point to an
          * object the caller just built). The node's version stays: readers that
          * saw the old value read it while it was the key's value. */
         atomic_store_explicit(&s->leaf->value, store, memory_order_release);
@@ -468,6 +465,8 @@ static int apply_present(larch_art *t, struct spot *s, const uint8_t *key, struc
     } else if (d == DELETE) {
         struct art_node *n = s->node;
         if (s->slot == &n->end)
+            /* relaxed: clearing publishes nothing; a reader that saw the leaf fails
+             * validation against the version the unlock below bumps. */
             atomic_store_explicit(&n->end, 0, memory_order_relaxed);
         else
             art_remove_child(n, key[s->depth]);

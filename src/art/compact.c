@@ -16,6 +16,7 @@ static unsigned shrink_at(enum art_kind kind) {
 }
 
 static unsigned entries(struct art_node *n) {
+    /* relaxed: an optimistic read; the caller validates n's version. */
     return art_count(n) + (atomic_load_explicit(&n->end, memory_order_relaxed) != 0);
 }
 
@@ -46,7 +47,7 @@ static int find_work(larch_art *t, const uint8_t *key, size_t len, bool shrink, 
         uint32_t plen = art_prefix_len(n);
         if (plen) {
             bool torn = false;
-            if (art_prefix_mismatch(n, key, len, depth, false, &torn) < plen || torn)
+            if (art_prefix_mismatch(n, key, len, depth, false, NULL, &torn) < plen || torn)
                 return vlock_validate(&n->lock, v) && !torn ? NOTHING_TO_DO : RETRY;
             depth += plen;
         }

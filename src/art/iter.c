@@ -64,7 +64,6 @@ struct larch_art_iter {
     uint64_t val[ITER_BATCH];
     uint8_t keys[ITER_KEY_BYTES];
     uint8_t scratch[LARCH_KEY_MAX];
-    struct walk walk;
 };
 
 static int batch_emit(void *p, const struct art_leaf *l, uint64_t value) {
@@ -86,12 +85,13 @@ static void read_batch(larch_art_iter *it, int dir, const uint8_t *key, size_t l
     it->n = 0;
     it->bytes = 0;
     it->idx = 0;
-    art_walk_init(&it->walk, dir, key, len, inclusive);
+    struct walk w;
+    art_walk_init(&w, dir, key, len, inclusive);
     larch_epoch_pin();
-    int r = art_walk(it->t, &it->walk, batch_emit, it);
+    int r = art_walk(it->t, &w, batch_emit, it);
     it->pin_gen = larch__epoch_pin_generation();
     larch_epoch_unpin();
-    art_walk_fini(&it->walk);
+    art_walk_fini(&w);
     it->status = r < 0 ? r : LARCH_OK;
     it->exhausted = r == WALK_END;
     it->dir = r >= 0 && it->n ? dir : DIR_NONE;

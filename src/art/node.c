@@ -200,6 +200,7 @@ void art_prefetch_leaves(struct art_node *n) {
     _Atomic uintptr_t *child = art_sorted_child(n);
     unsigned count = sorted_count(n);
     for (unsigned i = 0; i < count; i++) {
+        /* relaxed: a prefetch hint, never dereferenced, so never validated. */
         uintptr_t w = atomic_load_explicit(&child[i], memory_order_relaxed);
         if (art_is_leaf(w))
             __builtin_prefetch(art_leaf_of(w));
@@ -237,6 +238,7 @@ void art_add_child(struct art_node *n, uint8_t b, uintptr_t w) {
     case ART_NODE48: {
         struct art_node48 *m = n48(n);
         unsigned slot = 0;
+        /* relaxed: the holder reads its own node. */
         while (atomic_load_explicit(&m->child[slot], memory_order_relaxed))
             slot++; /* not full, so a free slot exists */
         art_slot_publish(&m->child[slot], w);
@@ -250,6 +252,8 @@ void art_add_child(struct art_node *n, uint8_t b, uintptr_t w) {
     count_set(n, count + 1);
 }
 
+/* Clearing a slot is relaxed: it publishes nothing, and a reader that saw the old
+ * child fails validation against the version the holder's unlock bumps. */
 void art_remove_child(struct art_node *n, uint8_t b) {
     unsigned count = art_count(n);
     switch (n->kind) {
@@ -280,6 +284,7 @@ void art_remove_child(struct art_node *n, uint8_t b) {
     count_set(n, count - 1);
 }
 
+/* relaxed: by the holder of n's lock (readers validate) or into an unpublished n. */
 void art_set_prefix(struct art_node *n, const uint8_t *bytes, uint32_t len) {
     uint64_t w = 0;
     for (unsigned i = 0; i < len && i < ART_PREFIX_STORED; i++)
@@ -288,6 +293,8 @@ void art_set_prefix(struct art_node *n, const uint8_t *bytes, uint32_t len) {
     atomic_store_explicit(&n->prefix_len, len, memory_order_relaxed);
 }
 
+/* relaxed: `from` is locked by the caller, `to` not shared until published with
+ * release. */
 void art_copy_into(struct art_node *to, struct art_node *from) {
     atomic_store_explicit(&to->prefix, atomic_load_explicit(&from->prefix, memory_order_relaxed),
                           memory_order_relaxed);

@@ -108,6 +108,13 @@ static inline _Atomic uintptr_t *art_sorted_child(struct art_node *n) {
     return (_Atomic uintptr_t *)(art_sorted_keys(n) + (n->kind == ART_NODE4 ? 1 : 2));
 }
 
+/* A leaf's value. acquire: pairs with the release store of a value replaced in
+ * place (art.c), so a reader that gets a pointer also sees the object it points to;
+ * a leaf's first value is published with the leaf itself (art_slot_publish). */
+static inline uint64_t art_leaf_value(const struct art_leaf *l) {
+    return atomic_load_explicit(&((struct art_leaf *)l)->value, memory_order_acquire);
+}
+
 /* ---- small atomic fields (relaxed: read under the version lock, or written by its
  * holder) ------------------------------------------------------------------------ */
 

@@ -20,6 +20,7 @@ struct larch_art {
 };
 
 static inline void art_count_restart(larch_art *t) {
+    /* relaxed: a statistic, ordering nothing. */
     atomic_fetch_add_explicit(&t->restarts, 1, memory_order_relaxed);
 }
 
@@ -31,12 +32,14 @@ extern unsigned larch__art_optimistic_attempts;
 
 #define art_prefix_mismatch larch__art_prefix_mismatch
 /* Compare n's prefix with key[depth..): the number of leading prefix bytes that
- * match (the prefix length if all do; fewer if the key differs or ends inside it).
- * Bytes past the stored ones come from a leaf below n (art_any_leaf); *torn is set
- * if none could be read (the caller restarts). With `full` false, those bytes are
- * assumed to match (optimistic: a lookup verifies the leaf's whole key anyway). */
+ * match (the prefix length if all do; fewer if the key differs or ends inside it),
+ * and, if order is not NULL, how the prefix stands against the key there: <0, 0
+ * (all of it matches), >0 (a greater byte, or the key ends inside it). Bytes past
+ * the stored ones come from a leaf below n (art_any_leaf); *torn is set if none
+ * could be read (the caller restarts). With `full` false, those bytes are assumed
+ * to match (optimistic: a lookup verifies the leaf's whole key anyway). */
 uint32_t art_prefix_mismatch(struct art_node *n, const uint8_t *key, size_t len, size_t depth,
-                             bool full, bool *torn);
+                             bool full, int *order, bool *torn);
 
 #define art_prefix_bytes larch__art_prefix_bytes
 /* n's whole prefix, copied to out (which holds prefix_len bytes); false if a torn

@@ -43,32 +43,6 @@ static bool stack_reserve(struct walk *w, unsigned need) {
     return true;
 }
 
-/* Order of n's prefix against the bound's bytes from depth: <0, 0 (equal, the
- * bound going on past it or ending right after it), >0 (greater, or the bound ends
- * inside it). *torn if the bytes could not be read. */
-static int prefix_vs_bound(struct art_node *n, uint32_t plen, size_t depth, const uint8_t *bound,
-                           size_t blen, bool *torn) {
-    uint64_t stored = atomic_load_explicit(&n->prefix, memory_order_relaxed);
-    struct art_leaf *leaf = NULL;
-    for (uint32_t i = 0; i < plen; i++) {
-        if (depth + i >= blen)
-            return 1;
-        uint8_t p;
-        if (i < ART_PREFIX_STORED) {
-            p = (uint8_t)(stored >> (8 * i));
-        } else {
-            if (!leaf && (!(leaf = art_any_leaf(n)) || leaf->len < depth + plen)) {
-                *torn = true;
-                return 0;
-            }
-            p = leaf->key[depth + i];
-        }
-        if (p != bound[depth + i])
-            return p < bound[depth + i] ? -1 : 1;
-    }
-    return 0;
-}
-
 /* Push node n, entered at depth, if any of its keys can qualify. */
 static int enter(struct walk *w, unsigned *sp, struct art_node *n, uint64_t v, size_t depth,
                  bool tight) {
@@ -77,7 +51,8 @@ static int enter(struct walk *w, unsigned *sp, struct art_node *n, uint64_t v, s
         return RESTART; /* torn */
     if (tight && plen) {
         bool torn = false;
-        int c = prefix_vs_bound(n, plen, depth, w->bound, w->blen, &torn);
+        int c = 0;
+        art_prefix_mismatch(n, w->bound, w->blen, depth, true, &c, &torn);
         if (torn || !vlock_validate(&n->lock, v))
             return RESTART;
         if (c * w->dir < 0)
@@ -102,17 +77,22 @@ static int enter(struct walk *w, unsigned *sp, struct art_node *n, uint64_t v, s
     return 0;
 }
 
-/* Emit a leaf read from f's node if its value validates. */
-static int emit_leaf(struct walk_frame *f, const struct art_leaf *l, art_emit_fn emit, void *ctx,
-                     const struct art_leaf **last) {
-    /* acquire: as in the lookups, the value may point to an object. */
-    uint64_t value = atomic_load_explicit(&((struct art_leaf *)l)->value, memory_order_acquire);
-    if (!vlock_validate(&f->node->lock, f->v))
-        return RESTART;
+/* Hand a validated leaf to emit; the walk resumes after the last leaf taken. */
+static int hand_out(const struct art_leaf *l, uint64_t value, art_emit_fn emit, void *ctx,
+                    const struct art_leaf **last) {
     int r = emit(ctx, l, value);
     if (r != WALK_REFUSED_STOP)
         *last = l;
     return r == WALK_MORE ? 0 : WALK_STOPPED;
+}
+
+/* Emit a leaf read from f's node if its value validates. */
+static int emit_leaf(struct walk_frame *f, const struct art_leaf *l, art_emit_fn emit, void *ctx,
+                     const struct art_leaf **last) {
+    uint64_t value = art_leaf_value(l);
+    if (!vlock_validate(&f->node->lock, f->v))
+        return RESTART;
+    return hand_out(l, value, emit, ctx, last);
 }
 
 /* The end leaf of f's node, if it qualifies. */
@@ -181,9 +161,8 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
         *done = true;
         return 0;
     }
-    /* acquire: as in the lookups, a value may point to an object. */
     for (unsigned i = 0; i < n; i++)
-        value[i] = atomic_load_explicit(&art_leaf_of(word[i])->value, memory_order_acquire);
+        value[i] = art_leaf_value(art_leaf_of(word[i]));
     if (!vlock_validate(&f->node->lock, f->v))
         return RESTART;
     f->next = (int16_t)next;
@@ -191,11 +170,9 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
         const struct art_leaf *l = art_leaf_of(word[i]);
         if (!leaf_qualifies(w, f, byte[i], l))
             continue;
-        int r = emit(ctx, l, value[i]);
-        if (r != WALK_REFUSED_STOP)
-            *last = l;
-        if (r != WALK_MORE)
-            return WALK_STOPPED;
+        int r = hand_out(l, value[i], emit, ctx, last);
+        if (r)
+            return r;
     }
     if (!inner)
         return 0;

@@ -51,26 +51,12 @@ static void spares_free(struct spares *s) {
 
 /* ---- the key count ----------------------------------------------------------- */
 
-static unsigned thread_stripe(void) {
-    static atomic_uint next_stripe;
-    static LARCH_TLS_IE unsigned stripe_plus_one;
-    if (LARCH_UNLIKELY(!stripe_plus_one))
-        stripe_plus_one = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
-                              LEN_STRIPES + 1;
-    return stripe_plus_one - 1;
-}
-
 static void len_add(larch_btree *t, long delta) {
-    atomic_fetch_add_explicit(&t->len[thread_stripe()].value, delta, memory_order_relaxed);
+    larch__stripes_add(t->len, delta);
 }
 
 size_t larch_btree_len(larch_btree *t) {
-    if (!t)
-        return 0;
-    long sum = 0;
-    for (unsigned i = 0; i < LEN_STRIPES; i++)
-        sum += atomic_load_explicit(&t->len[i].value, memory_order_relaxed);
-    return sum > 0 ? (size_t)sum : 0;
+    return t ? larch__stripes_sum(t->len) : 0;
 }
 
 /* ---- new, free, height ------------------------------------------------------- */
@@ -87,7 +73,7 @@ larch_btree *larch_btree_new(void) {
     memset(t, 0, sizeof *t);
     atomic_init(&t->root, root);
     atomic_init(&t->restarts, 0);
-    for (unsigned i = 0; i < LEN_STRIPES; i++)
+    for (unsigned i = 0; i < LARCH_STRIPES; i++)
         atomic_init(&t->len[i].value, 0);
     return t;
 }
@@ -132,8 +118,7 @@ static bool read_root(larch_btree *t, struct node **node, uint64_t *version) {
     return true;
 }
 
-static void copy_separator(const struct node *n, unsigned i, uint8_t *out, size_t *len,
-                           bool *has) {
+static void copy_separator(const struct node *n, unsigned i, uint8_t *out, size_t *len, bool *has) {
     if (out) {
         *len = node_key_copy(n, i, out);
         *has = true;
@@ -155,7 +140,9 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
     while (!node_is_leaf(node)) {
         unsigned count = node_count(node);
         bool eq;
-        unsigned pos = !k ? count : below ? node_lower_bound(node, k, &eq) : node_upper_bound(node, k);
+        unsigned pos = !k      ? count
+                       : below ? node_lower_bound(node, k, &eq)
+                               : node_upper_bound(node, k);
         if (pos < count)
             copy_separator(node, pos, upper, upper_len, has_upper);
         if (pos > 0)
@@ -176,9 +163,9 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
     return node;
 }
 
-struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool below,
-                           uint8_t *upper, size_t *upper_len, bool *has_upper, uint8_t *lower,
-                           size_t *lower_len, bool *has_lower) {
+struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool below, uint8_t *upper,
+                            size_t *upper_len, bool *has_upper, uint8_t *lower, size_t *lower_len,
+                            bool *has_lower) {
     for (;;) {
         struct node *node = tree_root(t);
         if (!vlock_lock(&node->lock))
@@ -194,7 +181,9 @@ struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool bel
         while (!node_is_leaf(node)) {
             unsigned count = node_count(node);
             bool eq;
-            unsigned pos = !k ? count : below ? node_lower_bound(node, k, &eq) : node_upper_bound(node, k);
+            unsigned pos = !k      ? count
+                           : below ? node_lower_bound(node, k, &eq)
+                                   : node_upper_bound(node, k);
             if (pos < count)
                 copy_separator(node, pos, upper, upper_len, has_upper);
             if (pos > 0)
@@ -379,7 +368,8 @@ int larch_btree_get(larch_btree *t, const void *key, size_t len, uint64_t *val) 
             return eq ? LARCH_OK : LARCH_NOTFOUND;
         }
         uint64_t v;
-        struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
+        struct node *leaf =
+            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
         if (leaf) {
             bool eq;
             unsigned pos = node_lower_bound(leaf, &k, &eq);
@@ -492,7 +482,8 @@ int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) 
     larch_epoch_pin();
     for (;;) {
         uint64_t v;
-        struct node *leaf = tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
+        struct node *leaf =
+            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
         if (!leaf) {
             restart_wait(t, &backoff);
             continue;
@@ -528,8 +519,7 @@ int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) 
 
 /* ---- update --------------------------------------------------------------------- */
 
-int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update_fn fn,
-                       void *ctx) {
+int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update_fn fn, void *ctx) {
     if (!t || !fn)
         return LARCH_EINVAL;
     int rc = larch__key_check(key, len);

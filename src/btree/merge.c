@@ -27,8 +27,8 @@ static enum merge_result collapse_root(larch_btree *t, struct node *root, uint64
     if (!vlock_upgrade(&root->lock, v))
         return MERGE_RESTART;
     for (;;) {
-        if (larch__epoch_reserve() != LARCH_OK || tree_root(t) != root ||
-            node_is_leaf(root) || node_count(root) != 0) {
+        if (larch__epoch_reserve() != LARCH_OK || tree_root(t) != root || node_is_leaf(root) ||
+            node_count(root) != 0) {
             vlock_unlock_unchanged(&root->lock);
             return MERGE_DONE;
         }

@@ -10,19 +10,13 @@
 #include "btree/node.h"
 #include "common/compiler.h"
 #include "common/key.h"
+#include "common/stripe.h"
 
 /* A node below a quarter full tries to merge with a sibling; merged nodes stay
  * under three quarters full, so that a merge is not undone by the next insert. */
 #define NODE_CAPACITY (NODE_SIZE - NODE_HEADER_WORDS * 8)
 #define MERGE_BELOW (NODE_CAPACITY / 4)
 #define MERGE_UP_TO (NODE_CAPACITY * 3 / 4)
-
-/* Key count, striped so that writers on different threads do not share a line. */
-#define LEN_STRIPES 16
-
-struct len_stripe {
-    _Atomic long value;
-} __attribute__((aligned(LARCH_CACHE_PAD)));
 
 struct larch_btree {
     /* Changes only under the lock of the node it points to (root split or
@@ -31,7 +25,9 @@ struct larch_btree {
     _Atomic(struct node *) root;
     /* Optimistic restarts, for tests that must prove the slow paths ran. */
     _Atomic unsigned long restarts;
-    struct len_stripe len[LEN_STRIPES];
+    /* The key count, striped so that writers on different threads do not share a
+     * line (common/stripe.h). */
+    struct larch__stripe len[LARCH_STRIPES];
 };
 
 static inline struct node *tree_root(larch_btree *t) {
@@ -71,9 +67,9 @@ extern unsigned larch__bt_optimistic_attempts;
 /* The same descent with lock coupling: every node on the path locked in turn from
  * the root down, so it never restarts. Returns the leaf locked; the caller releases
  * it with vlock_unlock_unchanged. */
-struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool below,
-                            uint8_t *upper, size_t *upper_len, bool *has_upper, uint8_t *lower,
-                            size_t *lower_len, bool *has_lower);
+struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool below, uint8_t *upper,
+                            size_t *upper_len, bool *has_upper, uint8_t *lower, size_t *lower_len,
+                            bool *has_lower);
 
 #define tree_rebalance larch__bt_rebalance
 /* After a delete left the leaf of k underfull: merge it (and, in turn, its
