@@ -53,19 +53,20 @@ larch_art *larch_art_new(void) {
     return t;
 }
 
-static void free_subtree(uintptr_t w) {
+static void free_subtree(uintptr_t w, bool leaves) {
     if (!w)
         return;
     if (art_is_leaf(w)) {
-        larch__free(art_leaf_of(w));
+        if (leaves)
+            larch__free(art_leaf_of(w));
         return;
     }
     struct art_node *n = art_node_of(w);
     /* relaxed: larch_art_free races with nothing. */
-    free_subtree(atomic_load_explicit(&n->end, memory_order_relaxed));
+    free_subtree(atomic_load_explicit(&n->end, memory_order_relaxed), leaves);
     uint8_t b;
     for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
-        free_subtree(c);
+        free_subtree(c, leaves);
         if (b == 255)
             break;
     }
@@ -75,7 +76,14 @@ static void free_subtree(uintptr_t w) {
 void larch_art_free(larch_art *t) {
     if (!t)
         return;
-    free_subtree((uintptr_t)t->root);
+    free_subtree((uintptr_t)t->root, true);
+    larch__free(t);
+}
+
+void larch__art_free_nodes(larch_art *t) {
+    if (!t)
+        return;
+    free_subtree((uintptr_t)t->root, false);
     larch__free(t);
 }
 
@@ -637,4 +645,45 @@ int larch_art_del(larch_art *t, const void *key, size_t len, uint64_t *old) {
 int larch_art_update(larch_art *t, const void *key, size_t len, larch_update_fn fn, void *ctx) {
     struct write_op op = {.kind = OP_UPDATE, .fn = fn, .ctx = ctx};
     return write(t, key, len, &op);
+}
+
+/* ---- leaves the caller owns (the memtable's records) -------------------------- */
+
+int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf **found) {
+    if (!t || !leaf || !found)
+        return LARCH_EINVAL;
+    int rc = larch__key_check(leaf->key, leaf->len);
+    if (rc)
+        return rc;
+    if (larch__epoch_reserve() != LARCH_OK) /* room to retire a node a growth replaces */
+        return LARCH_ENOMEM;
+    /* relaxed: the leaf is the caller's and not shared yet; take_leaf stores the
+     * same value back before the slot's release store publishes it. */
+    struct write_op op = {.kind = OP_INSERT,
+                          .val = atomic_load_explicit(&leaf->value, memory_order_relaxed)};
+    struct spares sp = {.leaf = leaf};
+    struct larch__backoff backoff = {0};
+    larch_epoch_pin();
+    for (unsigned attempt = 0;; attempt++) {
+        struct spot s;
+        rc = RESTART;
+        if (locate(t, leaf->key, leaf->len, attempt >= larch__art_optimistic_attempts, &s)) {
+            if (s.kind != SPOT_PRESENT) {
+                rc = apply_absent(t, &s, leaf->key, leaf->len, &op, &sp);
+            } else if (s.locked || vlock_validate(&s.node->lock, s.v)) {
+                /* Present: nothing changes, so no lock is needed; the validation
+                 * proves the leaf was in the tree while its slot was read. */
+                spot_release(&s);
+                *found = s.leaf;
+                rc = LARCH_EXISTS;
+            }
+        }
+        if (rc != RESTART)
+            break;
+        restart_wait(t, &backoff);
+    }
+    larch_epoch_unpin();
+    if (sp.node)
+        art_node_free(sp.node);
+    return rc;
 }

@@ -57,4 +57,14 @@ void art_retire_node(struct art_node *n);
 #define art_retire_leaf larch__art_retire_leaf
 void art_retire_leaf(struct art_leaf *l);
 
+/* For a tree whose leaves its caller allocates and frees (the memtable's records,
+ * built in its arena, laid out as struct art_leaf with the value word set): insert
+ * the unpublished leaf if no leaf holds its key (LARCH_OK: the tree links the leaf
+ * itself, and never frees or moves it), else set *found to the leaf there
+ * (LARCH_EXISTS, found without locking; the caller's leaf stays the caller's). Errors
+ * as larch_art_insert (the tree unchanged). Such a tree must never delete, and is
+ * freed with larch__art_free_nodes, which frees every node and no leaf. */
+int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf **found);
+void larch__art_free_nodes(larch_art *t);
+
 #endif /* LARCH_ART_TREE_H */

@@ -1,25 +1,50 @@
-/* The ART (larch/art.h) as a memtable index, the default: one-line wrappers. */
+/* The ART (larch/art.h) as a memtable index, the default. The records are the
+ * tree's leaves: a record is laid out as struct art_leaf (checked below), built in
+ * the memtable's arena and linked by larch__art_insert_leaf, so a key is stored
+ * once; the leaf's value word is the chain head, which the memtable CASes without
+ * the tree (the tree never writes a leaf's value for inserts). The tree never
+ * frees these leaves: larch__art_free_nodes frees its nodes only. */
 #include "memtable/index.h"
 
 #include <larch/art.h>
+
+#include "art/tree.h"
+
+_Static_assert(offsetof(struct mt_record, newest) == offsetof(struct art_leaf, value) &&
+                   sizeof(((struct mt_record *)0)->newest) ==
+                       sizeof(((struct art_leaf *)0)->value) &&
+                   offsetof(struct mt_record, klen) == offsetof(struct art_leaf, len) &&
+                   sizeof(((struct mt_record *)0)->klen) == sizeof(((struct art_leaf *)0)->len) &&
+                   offsetof(struct mt_record, key) == offsetof(struct art_leaf, key),
+               "a memtable record is laid out as an ART leaf");
 
 static void *art_create(void) {
     return larch_art_new();
 }
 static void art_destroy(void *ix) {
-    larch_art_free(ix);
+    larch__art_free_nodes(ix);
 }
-static int art_insert(void *ix, const void *key, size_t len, uint64_t val, uint64_t *cur) {
-    return larch_art_insert(ix, key, len, val, cur);
+static int art_insert(void *ix, struct mt_record *rec, struct mt_record **found) {
+    struct art_leaf *leaf;
+    int rc = larch__art_insert_leaf(ix, (struct art_leaf *)rec, &leaf);
+    if (rc == LARCH_EXISTS)
+        *found = (struct mt_record *)leaf;
+    return rc;
 }
-static int art_get(void *ix, const void *key, size_t len, uint64_t *val) {
-    return larch_art_get(ix, key, len, val);
+static int art_newest(void *ix, const void *key, size_t len, const struct mt_version **v) {
+    uint64_t word;
+    /* larch_art_get loads the leaf's value with acquire: the version is seen whole. */
+    int rc = larch_art_get(ix, key, len, &word);
+    if (rc == LARCH_OK)
+        *v = version_at(word);
+    return rc;
 }
 
-/* A rough figure until the ART reports its own: a leaf (header, value, key) per key
- * plus about 16 bytes of inner nodes per key. */
+/* Inner nodes only (the leaves are the records): on random keys about 40 bytes a
+ * key, mostly the Node16s and Node4s of the last levels. */
 static size_t art_bytes_estimate(size_t keys, size_t key_bytes) {
-    return keys * 40 + key_bytes;
+    (void)key_bytes;
+    return keys * 40;
 }
 
 static void *art_iter_new(void *ix) {
@@ -49,8 +74,10 @@ static void art_iter_next(void *it) {
 static void art_iter_prev(void *it) {
     larch_art_iter_prev(it);
 }
-static uint64_t art_iter_value(const void *it) {
-    return larch_art_iter_value(it);
+/* The iterator hands out the leaf's value, the chain head; the chain leads to the
+ * record. */
+static const struct mt_record *art_iter_record(const void *it) {
+    return record_of_chain(version_at(larch_art_iter_value(it)));
 }
 static int art_iter_status(const void *it) {
     return larch_art_iter_status(it);
@@ -61,7 +88,8 @@ const struct mt_index_ops larch__mt_index_art = {
     .create = art_create,
     .destroy = art_destroy,
     .insert = art_insert,
-    .get = art_get,
+    .find = NULL,
+    .newest = art_newest,
     .bytes_estimate = art_bytes_estimate,
     .iter_new = art_iter_new,
     .iter_free = art_iter_free,
@@ -72,6 +100,6 @@ const struct mt_index_ops larch__mt_index_art = {
     .iter_valid = art_iter_valid,
     .iter_next = art_iter_next,
     .iter_prev = art_iter_prev,
-    .iter_value = art_iter_value,
+    .iter_record = art_iter_record,
     .iter_status = art_iter_status,
 };

@@ -1,4 +1,5 @@
-/* The B+ tree (larch/btree.h) as a memtable index: one-line wrappers. */
+/* The B+ tree (larch/btree.h) as a memtable index: it keeps its own copy of each
+ * key, and the record's address as the value. */
 #include <larch/btree.h>
 
 #include "btree/node.h"
@@ -10,11 +11,26 @@ static void *bt_create(void) {
 static void bt_destroy(void *ix) {
     larch_btree_free(ix);
 }
-static int bt_insert(void *ix, const void *key, size_t len, uint64_t val, uint64_t *cur) {
-    return larch_btree_insert(ix, key, len, val, cur);
+static int bt_insert(void *ix, struct mt_record *rec, struct mt_record **found) {
+    uint64_t cur;
+    int rc = larch_btree_insert(ix, rec->key, rec->klen, (uint64_t)(uintptr_t)rec, &cur);
+    if (rc == LARCH_EXISTS)
+        *found = (struct mt_record *)(uintptr_t)cur;
+    return rc;
 }
-static int bt_get(void *ix, const void *key, size_t len, uint64_t *val) {
-    return larch_btree_get(ix, key, len, val);
+static int bt_find(void *ix, const void *key, size_t len, struct mt_record **rec) {
+    uint64_t found;
+    int rc = larch_btree_get(ix, key, len, &found);
+    if (rc == LARCH_OK)
+        *rec = (struct mt_record *)(uintptr_t)found;
+    return rc;
+}
+static int bt_newest(void *ix, const void *key, size_t len, const struct mt_version **v) {
+    struct mt_record *rec;
+    int rc = bt_find(ix, key, len, &rec);
+    if (rc == LARCH_OK)
+        *v = record_newest(rec);
+    return rc;
 }
 
 /* A leaf entry is a slot word, a value word and the key padded to words; random
@@ -51,8 +67,8 @@ static void bt_iter_next(void *it) {
 static void bt_iter_prev(void *it) {
     larch_btree_iter_prev(it);
 }
-static uint64_t bt_iter_value(const void *it) {
-    return larch_btree_iter_value(it);
+static const struct mt_record *bt_iter_record(const void *it) {
+    return (const struct mt_record *)(uintptr_t)larch_btree_iter_value(it);
 }
 static int bt_iter_status(const void *it) {
     return larch_btree_iter_status(it);
@@ -63,7 +79,8 @@ const struct mt_index_ops larch__mt_index_btree = {
     .create = bt_create,
     .destroy = bt_destroy,
     .insert = bt_insert,
-    .get = bt_get,
+    .find = bt_find,
+    .newest = bt_newest,
     .bytes_estimate = bt_bytes_estimate,
     .iter_new = bt_iter_new,
     .iter_free = bt_iter_free,
@@ -74,6 +91,6 @@ const struct mt_index_ops larch__mt_index_btree = {
     .iter_valid = bt_iter_valid,
     .iter_next = bt_iter_next,
     .iter_prev = bt_iter_prev,
-    .iter_value = bt_iter_value,
+    .iter_record = bt_iter_record,
     .iter_status = bt_iter_status,
 };

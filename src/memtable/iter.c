@@ -72,9 +72,9 @@ void larch_memtable_iter_free(larch_memtable_iter *it) {
 static const struct mt_version *arrival(const larch_memtable_iter *it, const struct mt_record *rec,
                                         bool backward) {
     if (it->flags & LARCH_ITER_ALL_VERSIONS)
-        return backward ? chain_oldest_visible(rec, it->snapshot)
-                        : chain_visible(rec, it->snapshot);
-    const struct mt_version *v = chain_visible(rec, it->snapshot);
+        return backward ? chain_oldest_visible(record_newest(rec), it->snapshot)
+                        : chain_visible(record_newest(rec), it->snapshot);
+    const struct mt_version *v = chain_visible(record_newest(rec), it->snapshot);
     if (v && version_is_tombstone(v) && !(it->flags & LARCH_ITER_TOMBSTONES))
         return NULL;
     return v;
@@ -85,8 +85,7 @@ static const struct mt_version *arrival(const larch_memtable_iter *it, const str
 static void settle(larch_memtable_iter *it, bool backward) {
     const struct mt_index_ops *ops = it->m->ops;
     while (ops->iter_valid(it->keys)) {
-        const struct mt_record *rec =
-            (const struct mt_record *)(uintptr_t)ops->iter_value(it->keys);
+        const struct mt_record *rec = ops->iter_record(it->keys);
         const struct mt_version *v = arrival(it, rec, backward);
         if (v) {
             it->rec = rec;
@@ -183,12 +182,12 @@ static const struct mt_version *newer_version(larch_memtable_iter *it) {
     if (!stacked) {
         it->newer_rec = NULL;
         it->newer_len = 0;
-        const struct mt_version *w = record_newest(it->rec);
+        const struct mt_version *newest = record_newest(it->rec), *w = newest;
         for (; w && w != it->ver; w = version_older(w))
             if (w->seq <= it->snapshot && !newer_push(it, w))
                 break;
         if (w != it->ver || !newer_push(it, w)) /* out of memory: one walk per step */
-            return chain_newer(it->rec, it->ver, it->snapshot);
+            return chain_newer(newest, it->ver, it->snapshot);
         it->newer_rec = it->rec;
     }
     it->newer_len--; /* the current entry */

@@ -70,8 +70,9 @@ static void count_add(_Atomic size_t *counter, size_t n) {
 
 /* Most puts into a memtable bring a key it does not hold yet; for those one index
  * insert is the whole index work. A put to a key it holds is better served by an
- * optimistic get, which locks nothing, before the chain CAS. Each thread guesses
- * which kind comes next from the last one it made. */
+ * optimistic find, which locks nothing, before the chain CAS, where the index has
+ * one (the ART's insert finds a present key without locking anyway). Each thread
+ * guesses which kind comes next from the last one it made. */
 static LARCH_TLS_IE bool last_key_was_present;
 
 struct write {
@@ -80,10 +81,6 @@ struct write {
     uint64_t seq;
     bool tombstone;
 };
-
-static size_t aligned_version_size(size_t vlen) {
-    return (version_size(vlen) + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-}
 
 /* Adds the version to the chain of rec, a published record. */
 static int add_to_record(larch_memtable *m, struct mt_record *rec, const struct write *w) {
@@ -100,10 +97,11 @@ static int add_to_record(larch_memtable *m, struct mt_record *rec, const struct 
     return LARCH_OK;
 }
 
-/* Builds a record holding the version and inserts it into the index; if the key
- * is there already, adds the version to the chain found instead. */
+/* Builds a record holding the version (the record right after it, chain.h) and
+ * inserts it into the index; if the key is there already, adds the version to the
+ * chain found instead. */
 static int add_with_record(larch_memtable *m, const struct write *w) {
-    size_t vsize = aligned_version_size(w->vlen);
+    size_t vsize = arena_round(version_size(w->vlen));
     struct arena_spot spot;
     if (!arena_alloc(&m->arena, vsize + record_size(w->klen), &spot))
         return LARCH_ENOMEM;
@@ -111,8 +109,8 @@ static int add_with_record(larch_memtable *m, const struct write *w) {
     struct mt_record *rec = (struct mt_record *)((unsigned char *)spot.p + vsize);
     version_init(v, w->seq, w->val, w->vlen, w->tombstone);
     record_init(rec, w->key, w->klen, v);
-    uint64_t cur;
-    int rc = m->ops->insert(m->index, w->key, w->klen, (uint64_t)(uintptr_t)rec, &cur);
+    struct mt_record *found;
+    int rc = m->ops->insert(m->index, rec, &found);
     if (rc == LARCH_OK) {
         struct mt_stripe *s = &m->stripes[spot.shard];
         count_add(&s->versions, 1);
@@ -130,7 +128,7 @@ static int add_with_record(larch_memtable *m, const struct write *w) {
     last_key_was_present = true;
     struct arena_spot record_spot = {spot.shard, rec, spot.size - vsize};
     arena_unalloc(&m->arena, &record_spot);
-    if (chain_insert((struct mt_record *)(uintptr_t)cur, v) == LARCH_EXISTS) {
+    if (chain_insert(found, v) == LARCH_EXISTS) {
         struct arena_spot version_spot = {spot.shard, v, vsize};
         arena_unalloc(&m->arena, &version_spot);
         return LARCH_EXISTS;
@@ -145,11 +143,11 @@ static int add_version(larch_memtable *m, const struct write *w) {
     int rc = larch__key_check(w->key, w->klen);
     if (rc != LARCH_OK)
         return rc;
-    if (last_key_was_present) {
-        uint64_t found;
-        rc = m->ops->get(m->index, w->key, w->klen, &found);
+    if (last_key_was_present && m->ops->find) {
+        struct mt_record *rec;
+        rc = m->ops->find(m->index, w->key, w->klen, &rec);
         if (rc == LARCH_OK)
-            return add_to_record(m, (struct mt_record *)(uintptr_t)found, w);
+            return add_to_record(m, rec, w);
         if (rc < 0)
             return rc;
     }
@@ -176,13 +174,12 @@ int larch_memtable_get(larch_memtable *m, const void *key, size_t klen, uint64_t
     int rc = larch__key_check(key, klen);
     if (rc != LARCH_OK)
         return rc;
-    uint64_t found;
-    const struct mt_version *v = NULL;
-    rc = m->ops->get(m->index, key, klen, &found);
+    const struct mt_version *newest = NULL, *v = NULL;
+    rc = m->ops->newest(m->index, key, klen, &newest);
     if (rc < 0)
         return rc;
     if (rc == LARCH_OK)
-        v = chain_visible((const struct mt_record *)(uintptr_t)found, snapshot);
+        v = chain_visible(newest, snapshot);
     bool value = v && !version_is_tombstone(v);
     if (val)
         *val = value ? v->value : NULL;

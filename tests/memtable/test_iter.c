@@ -341,6 +341,39 @@ static void test_long_chains_backward(void) {
     larch_memtable_free(m);
 }
 
+/* A key's record is found from its chain (its first version says where): the key
+ * pointer is the same for every version of the key, whichever version came first
+ * (a tombstone here), and whether later ones are newer or older than it. */
+static void test_one_key_pointer_per_key(void) {
+    larch_memtable *m = mt_new();
+    REQUIRE(m);
+    static const uint64_t seqs[] = {50, 10, 70, 5, 60, 1, 90};
+    CHECK_EQ(larch_memtable_del(m, "kk", 2, 40), LARCH_OK);
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
+        CHECK_EQ(larch_memtable_put(m, "kk", 2, seqs[i], "vvvvvvvvvvvvv", i), LARCH_OK);
+    CHECK_EQ(larch_memtable_put(m, "kj", 2, 3, "x", 1), LARCH_OK);
+    larch_memtable_iter *it = larch_memtable_iter_new(m, UINT64_MAX, LARCH_ITER_ALL_VERSIONS);
+    REQUIRE(it);
+    const void *first = NULL;
+    size_t versions = 0, klen;
+    for (larch_memtable_iter_seek(it, "kk", 2); larch_memtable_iter_valid(it);
+         larch_memtable_iter_next(it), versions++) {
+        const void *key = larch_memtable_iter_key(it, &klen);
+        CHECK(klen == 2 && !memcmp(key, "kk", 2));
+        if (!first)
+            first = key;
+        CHECK(key == first);
+    }
+    CHECK_EQ(versions, 8);
+    for (larch_memtable_iter_seek_last(it); larch_memtable_iter_valid(it);
+         larch_memtable_iter_prev(it))
+        if (larch_memtable_iter_key(it, &klen) != first)
+            break;
+    CHECK(at(it, "kj", 2, 3));
+    larch_memtable_iter_free(it);
+    larch_memtable_free(m);
+}
+
 int main(void) {
     FOR_EACH_MEMTABLE_INDEX {
         RUN(test_three_modes_match_the_reference);
@@ -352,6 +385,7 @@ int main(void) {
         RUN(test_pointers_outlive_moves_and_writes);
         RUN(test_flush_order_at_scale);
         RUN(test_long_chains_backward);
+        RUN(test_one_key_pointer_per_key);
     }
     return harness_finish();
 }
