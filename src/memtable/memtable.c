@@ -216,3 +216,7 @@ size_t larch_memtable_bytes(larch_memtable *m) {
     return sizeof *m + arena_shards(&m->arena) * sizeof *m->stripes + arena_bytes(&m->arena) +
            m->ops->bytes_estimate(keys, key_bytes);
 }
+
+size_t memtable_mapped_bytes(const larch_memtable *m) {
+    return m ? arena_mapped_bytes(&m->arena) : 0;
+}

@@ -31,4 +31,9 @@ struct larch_memtable {
 /* A memtable over the given index (tests run every suite over each index). */
 larch_memtable *memtable_new_with(const struct mt_index_ops *ops);
 
+#define memtable_mapped_bytes larch__memtable_mapped_bytes
+/* The bytes of m's arena blocks mapped on their own (arena.h), which malloc's
+ * statistics do not see: larch-bench adds them to the heap it measures. */
+size_t memtable_mapped_bytes(const larch_memtable *m);
+
 #endif /* LARCH_MEMTABLE_MEMTABLE_H */

@@ -203,6 +203,7 @@ static void test_hot_chains(void) {
 }
 
 int main(void) {
+    larch__mt_arena_huge_after = 256 << 10; /* writers on huge blocks too (arena.h) */
     FOR_EACH_MEMTABLE_INDEX {
         RUN(test_out_of_order_writers);
         RUN(test_hot_chains);

@@ -3,8 +3,8 @@
  * k = 0, 1, 2, ... until the call completes. Each LARCH_ENOMEM must leave the
  * memtable as it was: the same versions (every one, in flush order), the same
  * len, and no more than one arena block more in bytes (a block allocated for the
- * failed call stays for the next). The writes go to new keys and to keys already
- * present (the two paths of put), with keys long enough that the index splits
+ * failed call stays for the next), also once the arena takes huge blocks. The writes go to new keys
+ * and to keys already present (the two paths of put), with keys long enough that the index splits
  * often and values large enough, now and then, to take arena blocks of their own.
  * Creating a memtable and an iterator, and seeking, fail cleanly too;
  * LeakSanitizer, in the sanitizer build, proves nothing leaks. */
@@ -42,6 +42,7 @@ static bool walk(larch_memtable *m, struct ref *r, const unsigned char *key, siz
             return false;
         }
         size_t bytes = larch_memtable_bytes(m);
+        size_t block_max = ARENA_BLOCK_MAX > ARENA_HUGE_BLOCK ? ARENA_BLOCK_MAX : ARENA_HUGE_BLOCK;
         unsigned long start = larch__alloc_count();
         larch__alloc_fail_at(k, 1);
         int rc = val ? larch_memtable_put(m, key, klen, seq, val, vlen)
@@ -53,8 +54,7 @@ static bool walk(larch_memtable *m, struct ref *r, const unsigned char *key, siz
             if (k + 1 > t->most_points)
                 t->most_points = k + 1;
             bool same = (!full_check && larch_memtable_len(m) == r->n) || unchanged(m, r);
-            if (allocations <= k || !same ||
-                larch_memtable_bytes(m) > bytes + ARENA_BLOCK_MAX + 64) {
+            if (allocations <= k || !same || larch_memtable_bytes(m) > bytes + block_max + 64) {
                 fprintf(stderr, "    LARCH_ENOMEM at allocation %ld of %ld; %s; bytes %zu -> %zu\n",
                         k, allocations, same ? "unchanged" : "CHANGED", bytes,
                         larch_memtable_bytes(m));
@@ -145,9 +145,18 @@ static void test_new_and_iterators_fail_cleanly(void) {
     larch_memtable_free(m);
 }
 
+/* The same with every shard past its first 128 KiB on huge blocks (arena.h). */
+static void test_every_write_failure_point_huge_blocks(void) {
+    size_t saved = larch__mt_arena_huge_after;
+    larch__mt_arena_huge_after = 128 << 10;
+    test_every_write_failure_point();
+    larch__mt_arena_huge_after = saved;
+}
+
 int main(void) {
     FOR_EACH_MEMTABLE_INDEX {
         RUN(test_every_write_failure_point);
+        RUN(test_every_write_failure_point_huge_blocks);
         RUN(test_new_and_iterators_fail_cleanly);
     }
     return harness_finish();
