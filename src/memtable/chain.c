@@ -29,18 +29,14 @@ void record_init(struct mt_record *r, const void *key, size_t klen, struct mt_ve
     atomic_store_explicit(&r->newest, (uint64_t)(uintptr_t)first, memory_order_release);
 }
 
-static size_t version_bytes(const struct mt_version *v) {
-    return arena_round(version_size(version_is_tombstone(v) ? 0 : v->vlen));
-}
-
-const struct mt_record *record_of_chain(const struct mt_version *newest) {
+const struct mt_record *record_of_chain(const struct mt_version *newest, size_t klen) {
     const struct mt_version *v = newest;
     for (;;) {
         /* acquire: as in version_older. */
         uint64_t link =
             atomic_load_explicit(&((struct mt_version *)v)->older, memory_order_acquire);
         if (link & VERSION_LINK_RECORD)
-            return (const struct mt_record *)((const unsigned char *)v + version_bytes(v));
+            return (const struct mt_record *)((const unsigned char *)v - record_size(klen));
         v = version_at(link);
     }
 }

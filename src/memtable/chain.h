@@ -1,10 +1,12 @@
 /* What the memtable stores in its arena: one record per user key (the key's bytes
- * and the head of its version chain) and one version per write. A key's first
- * version and its record are one allocation, the record right after the version,
- * and the first version's link says so (VERSION_LINK_RECORD), so the record can be
- * found from the chain alone. A chain is sorted by seq, newest first; versions are
- * immutable once published and are never unlinked, so a writer inserts with one
- * CAS on the link it found and readers walk with acquire loads and no validation.
+ * and the head of its version chain) and one version per write. A key's record and
+ * its first version are one allocation, the version right after the record (a
+ * reader that reaches the record finds the version on the same or the next cache
+ * line), and the first version's link says so (VERSION_LINK_RECORD), so the record
+ * can be found from the chain and the key's length alone. A chain is sorted by seq,
+ * newest first; versions are immutable once published and are never unlinked, so a
+ * writer inserts with one CAS on the link it found and readers walk with acquire
+ * loads and no validation.
  *
  * The record is laid out as the ART's leaf (struct art_leaf, src/art/node.h: the
  * value word, a 32-bit length, the key), so that the ART indexes the record itself
@@ -22,7 +24,7 @@
 
 /* vlen of a tombstone; values are shorter. */
 #define VERSION_TOMBSTONE UINT32_MAX
-/* In a version's link: set in the key's first version, whose record follows it. */
+/* In a version's link: set in the key's first version, whose record precedes it. */
 #define VERSION_LINK_RECORD ((uint64_t)1)
 
 struct mt_version {
@@ -43,12 +45,13 @@ static inline size_t arena_round(size_t n) {
     return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 }
 
-/* Arena bytes of a version holding vlen value bytes, and of a record. */
+/* Arena bytes of a version holding vlen value bytes, and of a record (rounded:
+ * its first version follows). */
 static inline size_t version_size(size_t vlen) {
     return offsetof(struct mt_version, value) + vlen;
 }
 static inline size_t record_size(size_t klen) {
-    return offsetof(struct mt_record, key) + klen;
+    return arena_round(offsetof(struct mt_record, key) + klen);
 }
 
 static inline bool version_is_tombstone(const struct mt_version *v) {
@@ -82,12 +85,13 @@ static inline const struct mt_version *record_newest(const struct mt_record *r) 
 
 /* Fills an unpublished version (val NULL and tombstone true for a tombstone). */
 void version_init(struct mt_version *v, uint64_t seq, const void *val, size_t vlen, bool tombstone);
-/* Fills the unpublished record that follows `first` in the arena (at
- * arena_round(version_size) bytes from it) so that its chain is that single
- * version; the record may then be published (put in the index). */
+/* Fills the unpublished record r, which `first` follows in the arena (at
+ * record_size(klen) bytes), so that its chain is that single version; the record
+ * may then be published (put in the index). */
 void record_init(struct mt_record *r, const void *key, size_t klen, struct mt_version *first);
-/* The record of the chain whose newest version is `newest` (a published chain). */
-const struct mt_record *record_of_chain(const struct mt_version *newest);
+/* The record of the chain whose newest version is `newest` (a published chain of
+ * a key of klen bytes). */
+const struct mt_record *record_of_chain(const struct mt_version *newest, size_t klen);
 /* Links the unpublished version v into r's chain at its place: LARCH_OK, or
  * LARCH_EXISTS if the chain holds v's seq already (v stays unpublished). Safe
  * against any number of concurrent inserts and readers. */

@@ -74,10 +74,12 @@ static void art_iter_next(void *it) {
 static void art_iter_prev(void *it) {
     larch_art_iter_prev(it);
 }
-/* The iterator hands out the leaf's value, the chain head; the chain leads to the
- * record. */
+/* The iterator hands out the leaf's value, the chain head, and a copy of the key;
+ * the chain and the key's length lead to the record. */
 static const struct mt_record *art_iter_record(const void *it) {
-    return record_of_chain(version_at(larch_art_iter_value(it)));
+    size_t klen;
+    larch_art_iter_key(it, &klen);
+    return record_of_chain(version_at(larch_art_iter_value(it)), klen);
 }
 static int art_iter_status(const void *it) {
     return larch_art_iter_status(it);

@@ -97,16 +97,16 @@ static int add_to_record(larch_memtable *m, struct mt_record *rec, const struct 
     return LARCH_OK;
 }
 
-/* Builds a record holding the version (the record right after it, chain.h) and
+/* Builds a record holding the version (the version right after it, chain.h) and
  * inserts it into the index; if the key is there already, adds the version to the
  * chain found instead. */
 static int add_with_record(larch_memtable *m, const struct write *w) {
-    size_t vsize = arena_round(version_size(w->vlen));
+    size_t rsize = record_size(w->klen), vsize = version_size(w->vlen);
     struct arena_spot spot;
-    if (!arena_alloc(&m->arena, vsize + record_size(w->klen), &spot))
+    if (!arena_alloc(&m->arena, rsize + vsize, &spot))
         return LARCH_ENOMEM;
-    struct mt_version *v = spot.p;
-    struct mt_record *rec = (struct mt_record *)((unsigned char *)spot.p + vsize);
+    struct mt_record *rec = spot.p;
+    struct mt_version *v = (struct mt_version *)((unsigned char *)spot.p + rsize);
     version_init(v, w->seq, w->val, w->vlen, w->tombstone);
     record_init(rec, w->key, w->klen, v);
     struct mt_record *found;
@@ -123,13 +123,16 @@ static int add_with_record(larch_memtable *m, const struct write *w) {
         arena_unalloc(&m->arena, &spot);
         return rc;
     }
-    /* Present (perhaps put there by another writer a moment ago): the version
-     * joins that record's chain, and our record goes back to the arena. */
+    /* Present (perhaps put there by another writer a moment ago): the version, moved
+     * down over our record (neither was published), joins that record's chain, and
+     * the rest goes back to the arena. */
     last_key_was_present = true;
-    struct arena_spot record_spot = {spot.shard, rec, spot.size - vsize};
-    arena_unalloc(&m->arena, &record_spot);
+    memmove(spot.p, v, vsize);
+    v = spot.p;
+    struct arena_spot tail = {spot.shard, (unsigned char *)spot.p + arena_round(vsize), rsize};
+    arena_unalloc(&m->arena, &tail);
     if (chain_insert(found, v) == LARCH_EXISTS) {
-        struct arena_spot version_spot = {spot.shard, v, vsize};
+        struct arena_spot version_spot = {spot.shard, v, arena_round(vsize)};
         arena_unalloc(&m->arena, &version_spot);
         return LARCH_EXISTS;
     }
