@@ -220,10 +220,24 @@ static unsigned fixed_search(const struct node *n, uint64_t m, const struct sear
     return pass_equal ? fixed_first(n, m, k->word, true) : fixed_first(n, m, k->word, false);
 }
 
+/* Slot heads are not spread evenly in general (text keys), so a slotted search
+ * halves without a guess; instead the slots of its first three probes, whichever
+ * way they go, are prefetched at once (as Khuong and Morin prefetch a binary
+ * search ahead), so that a node out of cache costs about two lines in turn
+ * instead of five. */
+static inline void slots_prefetch(const struct node *n, unsigned count) {
+    if (count < 32)
+        return;
+    const _Atomic uint64_t *slots = &n->w[NODE_HEADER_WORDS - 1];
+    for (unsigned eighth = 1; eighth < 8; eighth++)
+        __builtin_prefetch((const void *)&slots[count * eighth / 8]);
+}
+
 static unsigned slotted_lower_bound(const struct node *n, const struct search_key *k, bool *equal) {
     unsigned lo = 0, hi = node_count(n);
     bool eq = false;
     struct probe pr;
+    slots_prefetch(n, hi);
     int side = probe_init(n, k, &pr);
     if (side) {
         *equal = false;
@@ -261,6 +275,7 @@ unsigned node_upper_bound(const struct node *n, const struct search_key *k) {
         return fixed_search(n, m, k, true);
     unsigned lo = 0, hi = node_count(n);
     struct probe pr;
+    slots_prefetch(n, hi);
     int side = probe_init(n, k, &pr);
     if (side)
         return side < 0 ? 0 : hi;
