@@ -21,10 +21,17 @@ void node_init(struct node *n, unsigned level) {
     node_store(n, 3, 0);
 }
 
-/* Page-aligned: a node is one page, one TLB entry, instead of straddling two
- * (lookups over 2M random keys measured 0.81 -> 1.11 Mops/s). */
+/* Not page-aligned: glibc serves aligned_alloc(4096, 4096) with a free gap of
+ * about 4 KiB before each node, which nothing else fills, so the tree's resident
+ * memory was twice what mallinfo counts (2M u64rand keys: 47.4 bytes a key of RSS
+ * against 23.8 in use; 23.8 and 23.8 now). A node then straddles two pages, which
+ * cost lookups a TLB miss when a search read lines all over the node (aligned
+ * nodes once measured 0.81 -> 1.11 Mops/s at 2M keys); a search now reads the
+ * header and the lines around one guess, and paired runs at 10M keys measure no
+ * difference (lookups 0.88/1.20/1.18 aligned, 0.85/1.18/1.18 not, thread CPU
+ * time). */
 struct node *node_new(unsigned level) {
-    struct node *n = larch__aligned_alloc(4096, sizeof(struct node));
+    struct node *n = larch__malloc(sizeof(struct node));
     if (n)
         node_init(n, level);
     return n;
