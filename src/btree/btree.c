@@ -405,7 +405,7 @@ static int write_value(larch_btree *t, const void *key, size_t len, enum write_k
     larch_epoch_pin();
     for (;;) {
         struct write_path p;
-        unsigned pos;
+        unsigned pos = 0;
         bool eq, room;
         int path = locate_for_write(t, &k, &spares, &p, &pos, &eq, &room);
         if (path == PATH_OK && !eq && kind == WRITE_CAS) {
@@ -533,7 +533,7 @@ int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update
     larch_epoch_pin();
     for (;;) {
         struct write_path p;
-        unsigned pos;
+        unsigned pos = 0;
         bool eq, room;
         int path = locate_for_write(t, &k, &spares, &p, &pos, &eq, &room);
         /* fn may decide to insert: make room first, so that whatever it decides can

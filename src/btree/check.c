@@ -1,8 +1,8 @@
 /* larch_btree_check: walks the whole tree (no writer may run) and verifies every
  * structural invariant: node headers and slots in bounds, key heads matching the
  * keys, keys strictly ascending within each node and within the separators that
- * bound it, children one level below their parent, no reachable node locked or
- * obsolete, and the key count. */
+ * bound it, a fixed-format leaf's first and last keys in its header, children one
+ * level below their parent, no reachable node locked or obsolete, and the key count. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,7 +55,17 @@ static bool check_header(struct check *c, const struct node *n, unsigned level) 
                  level, meta_format(m) - 1, heap, count);
             return false;
         }
+        uint64_t first = count ? node_load(n, fixed_word(heap)) : 0;
+        uint64_t last = count ? node_load(n, fixed_word(heap + count - 1)) : 0;
+        if (node_load(n, 2) != first || node_load(n, 3) != last) {
+            fail(c, n, "fixed-format header words 2 and 3 do not hold the first and last keys");
+            return false;
+        }
         return true;
+    }
+    if (level == 0 && node_load(n, 2) != 0) {
+        fail(c, n, "slotted leaf with a non-zero word 2");
+        return false;
     }
     if (count > NODE_SLOTS_MAX || heap > NODE_SIZE || heap < (NODE_HEADER_WORDS + count) * 8 ||
         dead > NODE_SIZE - heap || node_used(n) > NODE_CAPACITY) {
