@@ -27,7 +27,8 @@
 
 #define ART_PREFIX_STORED 8
 
-enum art_kind { ART_NODE4, ART_NODE16, ART_NODE48, ART_NODE256 };
+/* ART_BUCKET: a leaf bucket (bucket.h), a child kind that holds keys, not children. */
+enum art_kind { ART_NODE4, ART_NODE16, ART_NODE48, ART_NODE256, ART_BUCKET };
 
 struct art_node {
     struct vlock lock;
@@ -210,7 +211,9 @@ void art_set_prefix(struct art_node *n, const uint8_t *bytes, uint32_t len);
 
 #define art_any_leaf larch__art_any_leaf
 /* Some leaf below n (optimistically; NULL if a torn read found none): it carries
- * n's whole path, including the prefix bytes not stored in n. */
+ * n's whole path, including the prefix bytes not stored in n. Buckets are passed
+ * over: their keys have at most 8 bytes, so a node whose prefix reaches past the
+ * stored bytes has none below it. */
 struct art_leaf *art_any_leaf(struct art_node *n);
 
 #endif /* LARCH_ART_NODE_H */

@@ -1,0 +1,83 @@
+/* Leaf buckets: allocation, size classes, and changes in place under the bucket's
+ * lock. Moved values are stored again with release, as a Node4 republishes moved
+ * children: a reader that finds a value in its new place must see what it points
+ * to, and only this store can tell it so. Keys are stored relaxed: readers
+ * validate the version. */
+#include "art/bucket.h"
+#include "common/alloc.h"
+
+unsigned art_bucket_cap_for(unsigned n) {
+    if (n <= 2)
+        return 2;
+    unsigned step = 2;
+    if (n > 16) {
+        unsigned log2 = 31u - (unsigned)__builtin_clz(n);
+        step = 1u << (log2 - 3);
+    }
+    unsigned cap = (n + step - 1) / step * step;
+    return cap < ART_BUCKET_MAX ? cap : ART_BUCKET_MAX;
+}
+
+struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
+    struct art_bucket *b = larch__malloc(sizeof *b + 2 * cap * sizeof(uint64_t));
+    if (!b)
+        return NULL;
+    vlock_init(&b->h.lock);
+    atomic_init(&b->h.prefix_len, 0);
+    atomic_init(&b->h.count, 0);
+    b->h.kind = ART_BUCKET;
+    b->h.unused = 0;
+    atomic_init(&b->h.prefix, 0);
+    atomic_init(&b->h.end, 0);
+    b->cap = (uint16_t)cap;
+    b->klen = (uint8_t)klen;
+    for (unsigned i = 0; i < 2 * cap; i++)
+        atomic_init(&b->words[i], 0);
+    return b;
+}
+
+static void set_count(struct art_bucket *b, unsigned c) {
+    atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
+}
+
+/* (relaxed loads: the holder reads its own bucket.) */
+static void move_entry(struct art_bucket *b, unsigned to, unsigned from) {
+    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
+    atomic_store_explicit(&keys[to], atomic_load_explicit(&keys[from], memory_order_relaxed),
+                          memory_order_relaxed);
+    /* release: a moved value is published again (see the file comment). */
+    atomic_store_explicit(&vals[to], atomic_load_explicit(&vals[from], memory_order_relaxed),
+                          memory_order_release);
+}
+
+void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value) {
+    unsigned count = art_count(&b->h);
+    for (unsigned i = count; i > pos; i--)
+        move_entry(b, i, i - 1);
+    atomic_store_explicit(&art_bucket_keys(b)[pos], kw, memory_order_relaxed);
+    art_bucket_set_value(b, pos, value);
+    set_count(b, count + 1);
+}
+
+void art_bucket_remove(struct art_bucket *b, unsigned pos) {
+    unsigned count = art_count(&b->h);
+    for (unsigned i = pos; i + 1 < count; i++)
+        move_entry(b, i, i + 1);
+    /* relaxed: clearing publishes nothing; readers of the old entry fail
+     * validation against the version the holder's unlock bumps. */
+    atomic_store_explicit(&art_bucket_keys(b)[count - 1], 0, memory_order_relaxed);
+    atomic_store_explicit(&art_bucket_vals(b)[count - 1], 0, memory_order_relaxed);
+    set_count(b, count - 1);
+}
+
+void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value) {
+    /* release: pairs with art_bucket_value's acquire (the value may point to an
+     * object the caller just built). */
+    atomic_store_explicit(&art_bucket_vals(b)[pos], value, memory_order_release);
+}
+
+unsigned art_bucket_shrink_cap(struct art_bucket *b) {
+    unsigned count = art_count(&b->h), cap = art_bucket_cap_for(count);
+    /* Only at half the capacity: one insert must not grow it straight back. */
+    return count && 2 * count <= b->cap && cap < b->cap ? cap : 0;
+}

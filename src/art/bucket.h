@@ -1,0 +1,149 @@
+/* Leaf buckets: the bottom of the tree packed. A bucket hangs in a child slot, as
+ * a leaf would, and holds, sorted, the whole keys and values of up to
+ * ART_BUCKET_MAX keys below that slot, all of one length of at most 8 bytes: keys
+ * as big-endian words (one integer comparison each), values beside them in a
+ * second array, so a search reads only keys and then one value.
+ *
+ * A bucket is a node of kind ART_BUCKET with its own version lock. Readers search
+ * it optimistically and validate; writers lock it and insert, delete or change a
+ * value in place while there is room (every change bumps the version, value stores
+ * too, so an optimistic copy of the entries that validates is exact). A bucket
+ * that is full, or meets a key of another length, is rebuilt under its parent's
+ * lock into a bigger bucket or into an inner node whose children are buckets and
+ * leaves (art_build). */
+#ifndef LARCH_ART_BUCKET_H
+#define LARCH_ART_BUCKET_H
+
+#include "art/node.h"
+
+#define ART_BUCKET_MAX 256
+#define ART_BUCKET_KEY_MAX 8
+
+struct art_bucket {
+    struct art_node h; /* no prefix, no end slot; h.count is the number of entries */
+    uint16_t cap;      /* fixed at allocation */
+    uint8_t klen;      /* the length of every key, fixed at allocation */
+    uint8_t unused[5];
+    _Atomic uint64_t words[]; /* keys[cap], then values[cap] */
+};
+
+static inline struct art_bucket *art_bucket_of(struct art_node *n) {
+    return (struct art_bucket *)n;
+}
+
+static inline bool art_is_bucket(uintptr_t w) {
+    return !(w & 1) && art_node_of(w)->kind == ART_BUCKET;
+}
+
+static inline _Atomic uint64_t *art_bucket_keys(struct art_bucket *b) {
+    return b->words;
+}
+
+static inline _Atomic uint64_t *art_bucket_vals(struct art_bucket *b) {
+    return b->words + b->cap;
+}
+
+/* Entries, clamped to the capacity against torn counts. */
+static inline unsigned art_bucket_count(struct art_bucket *b) {
+    unsigned c = art_count(&b->h);
+    return c < b->cap ? c : b->cap;
+}
+
+/* A key of at most 8 bytes as the integer whose order is the keys' order among keys
+ * of its length: big-endian, left-aligned, zero-filled. */
+static inline uint64_t art_key_word(const uint8_t *key, size_t len) {
+    uint64_t w = 0;
+    for (size_t i = 0; i < len; i++)
+        w |= (uint64_t)key[i] << (56 - 8 * i);
+    return w;
+}
+
+static inline void art_word_key(uint64_t w, size_t len, uint8_t *out) {
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)(w >> (56 - 8 * i));
+}
+
+/* relaxed: an optimistic read validated by the bucket's version, or the holder's. */
+static inline uint64_t art_bucket_key(struct art_bucket *b, unsigned i) {
+    return atomic_load_explicit(&art_bucket_keys(b)[i], memory_order_relaxed);
+}
+
+/* acquire: pairs with the release stores of art_bucket_insert and
+ * art_bucket_set_value, so that a reader that gets a pointer also sees the object
+ * it points to. */
+static inline uint64_t art_bucket_value(struct art_bucket *b, unsigned i) {
+    return atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_acquire);
+}
+
+/* The position of the first key >= kw among the first count keys (read
+ * optimistically: the caller validates). */
+static inline unsigned art_bucket_lower_bound(struct art_bucket *b, unsigned count, uint64_t kw) {
+    unsigned lo = 0, n = count;
+    _Atomic uint64_t *keys = art_bucket_keys(b);
+    while (n > 0) {
+        unsigned half = n / 2;
+        if (atomic_load_explicit(&keys[lo + half], memory_order_relaxed) < kw) {
+            lo += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    return lo;
+}
+
+/* The capacity a bucket of n entries gets: growth by about an eighth (so that a
+ * bucket wastes little), at least two at a time, never over ART_BUCKET_MAX. */
+#define art_bucket_cap_for larch__art_bucket_cap_for
+unsigned art_bucket_cap_for(unsigned n);
+
+#define art_bucket_new larch__art_bucket_new
+/* A new, empty bucket for keys of klen bytes; NULL if memory runs out. */
+struct art_bucket *art_bucket_new(unsigned cap, unsigned klen);
+
+#define art_bucket_insert larch__art_bucket_insert
+/* Under b's lock (or into an unpublished b), room left: put (kw, value) at pos. */
+void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value);
+
+#define art_bucket_remove larch__art_bucket_remove
+/* Under b's lock: take the entry at pos out. */
+void art_bucket_remove(struct art_bucket *b, unsigned pos);
+
+#define art_bucket_set_value larch__art_bucket_set_value
+void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value);
+
+#define art_bucket_shrink_cap larch__art_bucket_shrink_cap
+/* The capacity b should shrink to after deletes, or 0 to keep it as it is. */
+unsigned art_bucket_shrink_cap(struct art_bucket *b);
+
+/* ---- building a subtree from sorted entries (build.c) ------------------------- */
+
+/* One key and value to build into a subtree. */
+struct art_entry {
+    const uint8_t *key;
+    uint32_t len;
+    uint64_t value;
+};
+
+/* Where the value of the key being written lands in a built subtree, to be stored
+ * once the operation has decided it (under the locks). */
+struct art_built {
+    uintptr_t word;               /* the subtree: a leaf, a bucket or a node */
+    _Atomic uint64_t *value_slot; /* the value of entries[mark] */
+};
+
+#define art_build larch__art_build
+/* Build, unpublished, the subtree for n sorted, distinct entries (n >= 1) that
+ * share their first `depth` bytes: a leaf for one, a bucket for keys of one length
+ * of at most 8 bytes that fit in one, else an inner node branching after their
+ * common prefix whose children are built the same way. The value slot of
+ * entries[mark] goes to out->value_slot. false if memory ran out (nothing is
+ * left allocated). */
+bool art_build(const struct art_entry *entries, unsigned n, size_t depth, unsigned mark,
+               struct art_built *out);
+
+#define art_free_subtree larch__art_free_subtree
+/* Free a subtree nobody else can reach (the tree's, or an unpublished one). */
+void art_free_subtree(uintptr_t w);
+
+#endif /* LARCH_ART_BUCKET_H */
