@@ -691,6 +691,42 @@ static void copy_bucket(struct art_bucket *b, const uint8_t *key, size_t len,
         c->e[c->n++] = (struct art_entry){key, (uint32_t)len, 0};
 }
 
+/* Bucket s->node is full but may grow: a copy with room, and the key, replaces it. */
+static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
+                       struct write_op *op) {
+    struct art_bucket *b = art_bucket_of(s->node);
+    unsigned count = art_bucket_count(b);
+    if (s->pos > count) { /* torn */
+        spot_release(s);
+        return RESTART;
+    }
+    struct art_bucket *bigger = art_bucket_new(art_bucket_cap_for(count + 1), b->klen);
+    if (!bigger) {
+        spot_release(s);
+        return LARCH_ENOMEM;
+    }
+    art_bucket_copy_insert(bigger, b, count, s->pos, art_key_word(key, len));
+    if (!spot_lock(s, true)) {
+        art_node_free(&bigger->h);
+        return RESTART;
+    }
+    uint64_t store;
+    enum decision d = decide(op, false, 0, &store);
+    if (d != STORE) {
+        vlock_unlock_unchanged(&b->h.lock);
+        vlock_unlock_unchanged(&s->parent->lock);
+        art_node_free(&bigger->h);
+        return op_result(op, false, d);
+    }
+    art_bucket_set_value(bigger, s->pos, store);
+    art_slot_publish(s->pslot, (uintptr_t)bigger);
+    vlock_unlock_obsolete(&b->h.lock);
+    vlock_unlock(&s->parent->lock);
+    art_retire_node(&b->h);
+    larch__stripes_add(t->len, 1);
+    return op_result(op, false, STORE);
+}
+
 /* The key is absent from bucket s->node: insert it in place if it fits; else build
  * the bucket's replacement (a bigger bucket, or a node over buckets and leaves),
  * then swap it in under the parent's lock. */
@@ -713,6 +749,8 @@ static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, si
         larch__stripes_add(t->len, 1);
         return op_result(op, false, STORE);
     }
+    if (len == b->klen && b->cap < ART_BUCKET_MAX)
+        return grow_bucket(t, s, key, len, op);
     struct bucket_copy c;
     copy_bucket(b, key, len, &c);
     if (!s->locked && !vlock_validate(&b->h.lock, s->v))

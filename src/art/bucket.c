@@ -9,11 +9,11 @@
 unsigned art_bucket_cap_for(unsigned n) {
     if (n <= 2)
         return 2;
-    unsigned step = 2;
-    if (n > 16) {
-        unsigned log2 = 31u - (unsigned)__builtin_clz(n);
-        step = 1u << (log2 - 3);
-    }
+    if (n <= 8)
+        return n <= 4 ? 4 : 8;
+    /* A quarter of the power of two below n: 8, 10, 12, 14, 16, 20, ..., 128, 160,
+     * 192, 224, 256. */
+    unsigned step = 1u << (31u - (unsigned)__builtin_clz(n) - 2);
     unsigned cap = (n + step - 1) / step * step;
     return cap < ART_BUCKET_MAX ? cap : ART_BUCKET_MAX;
 }
@@ -57,6 +57,24 @@ void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t
     atomic_store_explicit(&art_bucket_keys(b)[pos], kw, memory_order_relaxed);
     art_bucket_set_value(b, pos, value);
     set_count(b, count + 1);
+}
+
+void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
+                            unsigned pos, uint64_t kw) {
+    _Atomic uint64_t *fk = art_bucket_keys(from), *fv = art_bucket_vals(from);
+    _Atomic uint64_t *tk = art_bucket_keys(to), *tv = art_bucket_vals(to);
+    /* relaxed throughout: `from` is read optimistically (the caller's lock upgrade
+     * proves the copy exact), `to` is published with release. */
+    for (unsigned i = 0, j = 0; i < count; i++, j++) {
+        if (i == pos)
+            j++;
+        atomic_store_explicit(&tk[j], atomic_load_explicit(&fk[i], memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&tv[j], atomic_load_explicit(&fv[i], memory_order_relaxed),
+                              memory_order_relaxed);
+    }
+    atomic_store_explicit(&tk[pos], kw, memory_order_relaxed);
+    set_count(to, count + 1);
 }
 
 void art_bucket_remove(struct art_bucket *b, unsigned pos) {

@@ -92,8 +92,8 @@ static inline unsigned art_bucket_lower_bound(struct art_bucket *b, unsigned cou
     return lo;
 }
 
-/* The capacity a bucket of n entries gets: growth by about an eighth (so that a
- * bucket wastes little), at least two at a time, never over ART_BUCKET_MAX. */
+/* The capacity a bucket of n entries gets: growth by about a quarter (so that a
+ * bucket wastes little and growth copies little), never over ART_BUCKET_MAX. */
 #define art_bucket_cap_for larch__art_bucket_cap_for
 unsigned art_bucket_cap_for(unsigned n);
 
@@ -104,6 +104,12 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen);
 #define art_bucket_insert larch__art_bucket_insert
 /* Under b's lock (or into an unpublished b), room left: put (kw, value) at pos. */
 void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value);
+
+#define art_bucket_copy_insert larch__art_bucket_copy_insert
+/* Into a new, unpublished bucket `to` with room: the count entries of `from` with
+ * key kw (its value still to be stored) at pos. */
+void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
+                            unsigned pos, uint64_t kw);
 
 #define art_bucket_remove larch__art_bucket_remove
 /* Under b's lock: take the entry at pos out. */
