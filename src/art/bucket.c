@@ -19,7 +19,8 @@ unsigned art_bucket_cap_for(unsigned n) {
 }
 
 struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
-    struct art_bucket *b = larch__malloc(sizeof *b + 2 * cap * sizeof(uint64_t));
+    unsigned words = art_bucket_hints(cap) + 2 * cap;
+    struct art_bucket *b = larch__malloc(sizeof *b + words * sizeof(uint64_t));
     if (!b)
         return NULL;
     vlock_init(&b->h.lock);
@@ -31,13 +32,24 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
     atomic_init(&b->h.end, 0);
     b->cap = (uint16_t)cap;
     b->klen = (uint8_t)klen;
-    for (unsigned i = 0; i < 2 * cap; i++)
+    for (unsigned i = 0; i < words; i++)
         atomic_init(&b->words[i], 0);
     return b;
 }
 
+/* The new count, and the hints sampled again for it (relaxed: readers validate). */
 static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
+    if (!art_bucket_hints(b->cap))
+        return;
+    _Atomic uint64_t *keys = art_bucket_keys(b);
+    for (unsigned j = 0; j < ART_HINTS; j++) {
+        unsigned at = art_hint_pos(j, c);
+        /* Past the last key (few keys): a hint above every key, so none counts
+         * as below. */
+        uint64_t h = at < c ? atomic_load_explicit(&keys[at], memory_order_relaxed) : UINT64_MAX;
+        atomic_store_explicit(&b->words[j], h, memory_order_relaxed);
+    }
 }
 
 /* (relaxed loads: the holder reads its own bucket.) */

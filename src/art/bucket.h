@@ -18,13 +18,20 @@
 
 #define ART_BUCKET_MAX 256
 #define ART_BUCKET_KEY_MAX 8
+/* Buckets of at least ART_HINT_MIN_CAP entries keep ART_HINTS sample keys before
+ * their keys (LeanStore's hints): hint j is the key at art_hint_pos(j), so a
+ * search reads the hints (two lines beside the header), then a span of about
+ * count / 17 keys, instead of a binary search's lines all over the keys. */
+#define ART_HINTS 16
+#define ART_HINT_MIN_CAP 32
 
 struct art_bucket {
     struct art_node h; /* no prefix, no end slot; h.count is the number of entries */
     uint16_t cap;      /* fixed at allocation */
     uint8_t klen;      /* the length of every key, fixed at allocation */
     uint8_t unused[5];
-    _Atomic uint64_t words[]; /* keys[cap], then values[cap] */
+    _Atomic uint64_t words[]; /* hints[ART_HINTS] if cap >= ART_HINT_MIN_CAP, then
+                               * keys[cap], then values[cap] */
 };
 
 static inline struct art_bucket *art_bucket_of(struct art_node *n) {
@@ -35,12 +42,21 @@ static inline bool art_is_bucket(uintptr_t w) {
     return !(w & 1) && art_node_of(w)->kind == ART_BUCKET;
 }
 
+static inline unsigned art_bucket_hints(unsigned cap) {
+    return cap >= ART_HINT_MIN_CAP ? ART_HINTS : 0;
+}
+
+/* The position of the key hint j samples among count. */
+static inline unsigned art_hint_pos(unsigned j, unsigned count) {
+    return (j + 1) * count / (ART_HINTS + 1);
+}
+
 static inline _Atomic uint64_t *art_bucket_keys(struct art_bucket *b) {
-    return b->words;
+    return b->words + art_bucket_hints(b->cap);
 }
 
 static inline _Atomic uint64_t *art_bucket_vals(struct art_bucket *b) {
-    return b->words + b->cap;
+    return art_bucket_keys(b) + b->cap;
 }
 
 /* Entries, clamped to the capacity against torn counts. */
@@ -80,6 +96,21 @@ static inline uint64_t art_bucket_value(struct art_bucket *b, unsigned i) {
 static inline unsigned art_bucket_lower_bound(struct art_bucket *b, unsigned count, uint64_t kw) {
     unsigned lo = 0, n = count;
     _Atomic uint64_t *keys = art_bucket_keys(b);
+    if (art_bucket_hints(b->cap)) {
+        /* How many hints are below kw: the lower bound is past the last of them
+         * and at or before the next. */
+        unsigned below = 0;
+        for (unsigned j = 0; j < ART_HINTS; j++)
+            below += atomic_load_explicit(&b->words[j], memory_order_relaxed) < kw;
+        lo = below ? art_hint_pos(below - 1, count) + 1 : 0;
+        unsigned hi = below < ART_HINTS ? art_hint_pos(below, count) : count;
+        n = hi > lo ? hi - lo : 0; /* (lo past hi: a torn read, validated later) */
+        if (n) {                   /* the span's lines, and the first value's (a search wants it) */
+            __builtin_prefetch(&keys[lo]);
+            __builtin_prefetch(&keys[hi - 1]);
+            __builtin_prefetch(&keys[lo + b->cap]);
+        }
+    }
     while (n > 0) {
         unsigned half = n / 2;
         if (atomic_load_explicit(&keys[lo + half], memory_order_relaxed) < kw) {

@@ -76,6 +76,11 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
         if (depth && memcmp(k, c->path, depth) != 0)
             fail(c, b, "bucket key %u differs from its path in the first %zu bytes", i, depth);
     }
+    for (unsigned j = 0; j < art_bucket_hints(b->cap); j++) {
+        unsigned at = art_hint_pos(j, count);
+        if (atomic_load_explicit(&b->words[j], memory_order_relaxed) != art_bucket_key(b, at))
+            fail(c, b, "bucket hint %u is not the key at %u", j, at);
+    }
     for (unsigned i = count; i < b->cap; i++)
         if (art_bucket_key(b, i) ||
             atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed))
