@@ -86,18 +86,13 @@ struct last_key {
     uint8_t copy[ART_BUCKET_KEY_MAX];
 };
 
-/* Hand a validated key to emit; the walk resumes after the last key taken. A key
- * that lives in `scratch` (a bucket's, copied out) is copied again to be kept. */
-static int hand_out(const uint8_t *key, size_t len, uint64_t value, bool scratch, art_emit_fn emit,
-                    void *ctx, struct last_key *last) {
+/* Hand a validated leaf's key to emit; the walk resumes after the last key taken. */
+static int hand_out(const uint8_t *key, size_t len, uint64_t value, art_emit_fn emit, void *ctx,
+                    struct last_key *last) {
     int r = emit(ctx, key, len, value);
     if (r != WALK_REFUSED_STOP) {
         last->key = key;
         last->len = len;
-        if (scratch) {
-            memcpy(last->copy, key, len);
-            last->key = last->copy;
-        }
     }
     return r == WALK_MORE ? 0 : WALK_STOPPED;
 }
@@ -108,7 +103,7 @@ static int emit_leaf(struct walk_frame *f, const struct art_leaf *l, art_emit_fn
     uint64_t value = art_leaf_value(l);
     if (!vlock_validate(&f->node->lock, f->v))
         return RESTART;
-    return hand_out(l->key, l->len, value, false, emit, ctx, last);
+    return hand_out(l->key, l->len, value, emit, ctx, last);
 }
 
 /* The end leaf of f's node, if it qualifies. */
@@ -186,7 +181,7 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
         const struct art_leaf *l = art_leaf_of(word[i]);
         if (!leaf_qualifies(w, f, byte[i], l))
             continue;
-        int r = hand_out(l->key, l->len, value[i], false, emit, ctx, last);
+        int r = hand_out(l->key, l->len, value[i], emit, ctx, last);
         if (r)
             return r;
     }
@@ -254,14 +249,23 @@ static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, 
         return 0;
     }
     f->next = (int16_t)(f->next + w->dir * (int)got);
-    for (unsigned i = 0; i < got; i++) {
+    /* As hand_out, but the last key taken is copied (to bound a restart) once, at
+     * the end. */
+    unsigned taken = 0;
+    int r = WALK_MORE;
+    for (unsigned i = 0; i < got && r == WALK_MORE; i++) {
         uint8_t k[ART_BUCKET_KEY_MAX];
         art_word_key(key[i], klen, k);
-        int r = hand_out(k, klen, value[i], true, emit, ctx, last);
-        if (r)
-            return r;
+        r = emit(ctx, k, klen, value[i]);
+        if (r != WALK_REFUSED_STOP)
+            taken = i + 1;
     }
-    return 0;
+    if (taken) {
+        art_word_key(key[taken - 1], klen, last->copy);
+        last->key = last->copy;
+        last->len = klen;
+    }
+    return r == WALK_MORE ? 0 : WALK_STOPPED;
 }
 
 /* One pass from the root; RESTART if a check failed. */
