@@ -42,19 +42,20 @@ static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
     if (!art_bucket_hints(b->cap))
         return;
-    _Atomic uint64_t *keys = art_bucket_keys(b);
+    _Atomic uint64_t *keys = art_bucket_keys(b), *hints = b->words;
     for (unsigned j = 0; j < ART_HINTS; j++) {
         unsigned at = art_hint_pos(j, c);
         /* Past the last key (few keys): a hint above every key, so none counts
          * as below. */
         uint64_t h = at < c ? atomic_load_explicit(&keys[at], memory_order_relaxed) : UINT64_MAX;
-        atomic_store_explicit(&b->words[j], h, memory_order_relaxed);
+        atomic_store_explicit(&hints[j], h, memory_order_relaxed);
     }
 }
 
-/* (relaxed loads: the holder reads its own bucket.) */
-static void move_entry(struct art_bucket *b, unsigned to, unsigned from) {
-    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
+/* (relaxed loads: the holder reads its own bucket. The arrays are passed in, so
+ * that no atomic store makes the compiler read the bucket's header again.) */
+static inline void move_entry(_Atomic uint64_t *keys, _Atomic uint64_t *vals, unsigned to,
+                              unsigned from) {
     atomic_store_explicit(&keys[to], atomic_load_explicit(&keys[from], memory_order_relaxed),
                           memory_order_relaxed);
     /* release: a moved value is published again (see the file comment). */
@@ -64,9 +65,10 @@ static void move_entry(struct art_bucket *b, unsigned to, unsigned from) {
 
 void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value) {
     unsigned count = art_count(&b->h);
+    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
     for (unsigned i = count; i > pos; i--)
-        move_entry(b, i, i - 1);
-    atomic_store_explicit(&art_bucket_keys(b)[pos], kw, memory_order_relaxed);
+        move_entry(keys, vals, i, i - 1);
+    atomic_store_explicit(&keys[pos], kw, memory_order_relaxed);
     art_bucket_set_value(b, pos, value);
     set_count(b, count + 1);
 }
@@ -91,12 +93,13 @@ void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsi
 
 void art_bucket_remove(struct art_bucket *b, unsigned pos) {
     unsigned count = art_count(&b->h);
+    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
     for (unsigned i = pos; i + 1 < count; i++)
-        move_entry(b, i, i + 1);
+        move_entry(keys, vals, i, i + 1);
     /* relaxed: clearing publishes nothing; readers of the old entry fail
      * validation against the version the holder's unlock bumps. */
-    atomic_store_explicit(&art_bucket_keys(b)[count - 1], 0, memory_order_relaxed);
-    atomic_store_explicit(&art_bucket_vals(b)[count - 1], 0, memory_order_relaxed);
+    atomic_store_explicit(&keys[count - 1], 0, memory_order_relaxed);
+    atomic_store_explicit(&vals[count - 1], 0, memory_order_relaxed);
     set_count(b, count - 1);
 }
 
