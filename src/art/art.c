@@ -684,7 +684,7 @@ static void copy_bucket(struct art_bucket *b, const uint8_t *key, size_t len,
         if (c->mark == count && larch__key_cmp(c->bytes[i], klen, key, len) > 0)
             c->e[c->mark = c->n++] = (struct art_entry){key, (uint32_t)len, 0};
         /* relaxed: validated with the keys (values change only with the version) */
-        uint64_t v = atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed);
+        uint64_t v = art_bucket_value_relaxed(b, i);
         c->e[c->n++] = (struct art_entry){c->bytes[i], klen, v};
     }
     if (c->mark == count)

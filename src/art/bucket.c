@@ -3,6 +3,8 @@
  * children: a reader that finds a value in its new place must see what it points
  * to, and only this store can tell it so. Keys are stored relaxed: readers
  * validate the version. */
+#include <stdbool.h>
+
 #include "art/bucket.h"
 #include "common/alloc.h"
 
@@ -32,6 +34,9 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
     atomic_init(&b->h.end, 0);
     b->cap = (uint16_t)cap;
     b->klen = (uint8_t)klen;
+    b->unused = 0;
+    atomic_init(&b->off, 0);
+    b->unused2 = 0;
     for (unsigned i = 0; i < words; i++)
         atomic_init(&b->words[i], 0);
     return b;
@@ -42,7 +47,7 @@ static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
     if (!art_bucket_hints(b->cap))
         return;
-    _Atomic uint64_t *keys = art_bucket_keys(b), *hints = b->words;
+    _Atomic uint64_t *keys = art_bucket_keys(b) + art_bucket_off(b), *hints = b->words;
     for (unsigned j = 0; j < ART_HINTS; j++) {
         unsigned at = art_hint_pos(j, c);
         /* Past the last key (few keys): a hint above every key, so none counts
@@ -63,20 +68,37 @@ static inline void move_entry(_Atomic uint64_t *keys, _Atomic uint64_t *vals, un
                           memory_order_release);
 }
 
+static void set_off(struct art_bucket *b, unsigned off) {
+    atomic_store_explicit(&b->off, (uint16_t)off, memory_order_relaxed);
+}
+
 void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value) {
-    unsigned count = art_count(&b->h);
+    unsigned count = art_count(&b->h), off = art_bucket_off(b);
     _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
-    for (unsigned i = count; i > pos; i--)
-        move_entry(keys, vals, i, i - 1);
-    atomic_store_explicit(&keys[pos], kw, memory_order_relaxed);
+    /* The shorter side moves, if it has room (one side has). */
+    bool front = off > 0 && (pos < count - pos || off + count == b->cap);
+    if (front) {
+        for (unsigned i = off - 1; i < off - 1 + pos; i++)
+            move_entry(keys, vals, i, i + 1);
+        set_off(b, --off);
+    } else {
+        for (unsigned i = off + count; i > off + pos; i--)
+            move_entry(keys, vals, i, i - 1);
+    }
+    atomic_store_explicit(&keys[off + pos], kw, memory_order_relaxed);
     art_bucket_set_value(b, pos, value);
     set_count(b, count + 1);
 }
 
 void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
                             unsigned pos, uint64_t kw) {
-    _Atomic uint64_t *fk = art_bucket_keys(from), *fv = art_bucket_vals(from);
-    _Atomic uint64_t *tk = art_bucket_keys(to), *tv = art_bucket_vals(to);
+    /* The window in the middle of the new arrays: room on both sides. */
+    unsigned off = (to->cap - (count + 1)) / 2, foff = art_bucket_off(from);
+    if (count > from->cap - foff) /* (torn: the caller's upgrade fails) */
+        count = from->cap - foff;
+    _Atomic uint64_t *fk = art_bucket_keys(from) + foff, *fv = art_bucket_vals(from) + foff;
+    _Atomic uint64_t *tk = art_bucket_keys(to) + off, *tv = art_bucket_vals(to) + off;
+    set_off(to, off);
     /* relaxed throughout: `from` is read optimistically (the caller's lock upgrade
      * proves the copy exact), `to` is published with release. */
     for (unsigned i = 0, j = 0; i < count; i++, j++) {
@@ -92,21 +114,33 @@ void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsi
 }
 
 void art_bucket_remove(struct art_bucket *b, unsigned pos) {
-    unsigned count = art_count(&b->h);
+    unsigned count = art_count(&b->h), off = art_bucket_off(b), gone;
     _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
-    for (unsigned i = pos; i + 1 < count; i++)
-        move_entry(keys, vals, i, i + 1);
+    if (pos < count - 1 - pos) { /* the shorter side moves */
+        for (unsigned i = off + pos; i > off; i--)
+            move_entry(keys, vals, i, i - 1);
+        gone = off;
+        set_off(b, off + 1);
+    } else {
+        for (unsigned i = off + pos; i + 1 < off + count; i++)
+            move_entry(keys, vals, i, i + 1);
+        gone = off + count - 1;
+    }
     /* relaxed: clearing publishes nothing; readers of the old entry fail
      * validation against the version the holder's unlock bumps. */
-    atomic_store_explicit(&keys[count - 1], 0, memory_order_relaxed);
-    atomic_store_explicit(&vals[count - 1], 0, memory_order_relaxed);
+    atomic_store_explicit(&keys[gone], 0, memory_order_relaxed);
+    atomic_store_explicit(&vals[gone], 0, memory_order_relaxed);
     set_count(b, count - 1);
+}
+
+_Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i) {
+    return &art_bucket_vals(b)[art_bucket_off(b) + i];
 }
 
 void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value) {
     /* release: pairs with art_bucket_value's acquire (the value may point to an
      * object the caller just built). */
-    atomic_store_explicit(&art_bucket_vals(b)[pos], value, memory_order_release);
+    atomic_store_explicit(art_bucket_value_slot(b, pos), value, memory_order_release);
 }
 
 unsigned art_bucket_shrink_cap(struct art_bucket *b) {

@@ -2,7 +2,8 @@
  * a leaf would, and holds, sorted, the whole keys and values of up to
  * ART_BUCKET_MAX keys below that slot, all of one length of at most 8 bytes: keys
  * as big-endian words (one integer comparison each), values beside them in a
- * second array, so a search reads only keys and then one value.
+ * second array, so a search reads only keys and then one value. The entries fill
+ * a window of the arrays, so an insert or a delete moves the shorter side.
  *
  * A bucket is a node of kind ART_BUCKET with its own version lock. Readers search
  * it optimistically and validate; writers lock it and insert, delete or change a
@@ -32,7 +33,9 @@ struct art_bucket {
     struct art_node h; /* no prefix, no end slot; h.count is the number of entries */
     uint16_t cap;      /* fixed at allocation */
     uint8_t klen;      /* the length of every key, fixed at allocation */
-    uint8_t unused[5];
+    uint8_t unused;
+    _Atomic uint16_t off; /* entry i is keys[off + i], values[off + i] */
+    uint16_t unused2;
     _Atomic uint64_t words[]; /* hints[ART_HINTS] if cap >= ART_HINT_MIN_CAP, then
                                * keys[cap], then values[cap] */
 };
@@ -62,10 +65,16 @@ static inline _Atomic uint64_t *art_bucket_vals(struct art_bucket *b) {
     return art_bucket_keys(b) + b->cap;
 }
 
-/* Entries, clamped to the capacity against torn counts. */
+/* Where the window starts, clamped against torn reads. */
+static inline unsigned art_bucket_off(struct art_bucket *b) {
+    unsigned o = atomic_load_explicit(&b->off, memory_order_relaxed);
+    return o < b->cap ? o : b->cap;
+}
+
+/* Entries, clamped to the window's room against torn counts. */
 static inline unsigned art_bucket_count(struct art_bucket *b) {
-    unsigned c = art_count(&b->h);
-    return c < b->cap ? c : b->cap;
+    unsigned c = art_count(&b->h), room = b->cap - art_bucket_off(b);
+    return c < room ? c : room;
 }
 
 /* A key of at most 8 bytes as the integer whose order is the keys' order among keys
@@ -87,23 +96,36 @@ static inline void art_word_key(uint64_t w, size_t len, uint8_t *out) {
     memcpy(out, &m, len);
 }
 
-/* relaxed: an optimistic read validated by the bucket's version, or the holder's. */
+/* Entry i's key (0 past the arrays: a torn read). relaxed: an optimistic read
+ * validated by the bucket's version, or the holder's. */
 static inline uint64_t art_bucket_key(struct art_bucket *b, unsigned i) {
-    return atomic_load_explicit(&art_bucket_keys(b)[i], memory_order_relaxed);
+    unsigned at = art_bucket_off(b) + i;
+    return at < b->cap ? atomic_load_explicit(&art_bucket_keys(b)[at], memory_order_relaxed) : 0;
 }
 
-/* acquire: pairs with the release stores of art_bucket_insert and
- * art_bucket_set_value, so that a reader that gets a pointer also sees the object
- * it points to. */
+/* Entry i's value. acquire: pairs with the release stores of art_bucket_insert
+ * and art_bucket_set_value, so that a reader that gets a pointer also sees the
+ * object it points to. */
 static inline uint64_t art_bucket_value(struct art_bucket *b, unsigned i) {
-    return atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_acquire);
+    unsigned at = art_bucket_off(b) + i;
+    return at < b->cap ? atomic_load_explicit(&art_bucket_vals(b)[at], memory_order_acquire) : 0;
+}
+
+/* Entry i's value, relaxed: for a copy validated (or made under the lock) with
+ * the keys, and republished with release. */
+static inline uint64_t art_bucket_value_relaxed(struct art_bucket *b, unsigned i) {
+    unsigned at = art_bucket_off(b) + i;
+    return at < b->cap ? atomic_load_explicit(&art_bucket_vals(b)[at], memory_order_relaxed) : 0;
 }
 
 /* The position of the first key >= kw among the first count keys (read
  * optimistically: the caller validates). */
 static inline unsigned art_bucket_lower_bound(struct art_bucket *b, unsigned count, uint64_t kw) {
+    unsigned off = art_bucket_off(b);
+    if (count > b->cap - off) /* (torn) */
+        count = b->cap - off;
     unsigned lo = 0, n = count;
-    _Atomic uint64_t *keys = art_bucket_keys(b);
+    _Atomic uint64_t *keys = art_bucket_keys(b) + off;
     if (art_bucket_hints(b->cap)) {
         /* How many hints are below kw: the lower bound is past the last of them
          * and at or before the next. */
@@ -149,6 +171,10 @@ void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t
  * key kw (its value still to be stored) at pos. */
 void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
                             unsigned pos, uint64_t kw);
+
+#define art_bucket_value_slot larch__art_bucket_value_slot
+/* Where entry i's value lives (under the lock, or in an unpublished bucket). */
+_Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i);
 
 #define art_bucket_remove larch__art_bucket_remove
 /* Under b's lock: take the entry at pos out. */

@@ -69,7 +69,7 @@ bool art_build(const struct art_entry *e, unsigned n, size_t depth, unsigned mar
         art_bucket_insert(b, i, art_key_word(e[i].key, e[i].len), e[i].value);
     out->word = (uintptr_t)b;
     if (mark < n)
-        out->value_slot = &art_bucket_vals(b)[mark];
+        out->value_slot = art_bucket_value_slot(b, mark);
     return true;
 }
 

@@ -54,8 +54,9 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
     if (vlock_is_locked(version) || vlock_is_obsolete(version))
         fail(c, b, "reachable bucket is %s", vlock_is_locked(version) ? "locked" : "obsolete");
     unsigned count = art_count(&b->h);
-    if (b->cap < 2 || b->cap > ART_BUCKET_MAX || count < 1 || count > b->cap) {
-        fail(c, b, "bucket of %u entries, capacity %u", count, b->cap);
+    unsigned off = atomic_load_explicit(&b->off, memory_order_relaxed);
+    if (b->cap < 2 || b->cap > ART_BUCKET_MAX || count < 1 || off + count > b->cap) {
+        fail(c, b, "bucket of %u entries from %u, capacity %u", count, off, b->cap);
         return;
     }
     if (b->klen > ART_BUCKET_KEY_MAX || b->klen < depth) {
@@ -81,10 +82,12 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
         if (atomic_load_explicit(&b->words[j], memory_order_relaxed) != art_bucket_key(b, at))
             fail(c, b, "bucket hint %u is not the key at %u", j, at);
     }
-    for (unsigned i = count; i < b->cap; i++)
-        if (art_bucket_key(b, i) ||
-            atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed))
-            fail(c, b, "bucket entry %u past the count %u is not empty", i, count);
+    for (unsigned i = 0; i < b->cap; i++)
+        if ((i < off || i >= off + count) &&
+            (atomic_load_explicit(&art_bucket_keys(b)[i], memory_order_relaxed) ||
+             atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed)))
+            fail(c, b, "bucket slot %u outside the entries (%u from %u) is not empty", i, count,
+                 off);
 }
 
 /* Some key below w (NULL if none): where a node's whole prefix is read from. */

@@ -153,8 +153,7 @@ static int fix_bucket(struct place *p) {
     unsigned count = art_count(&b->h);
     for (unsigned i = 0; i < count; i++)
         /* relaxed: b is locked by us; smaller is published with release. */
-        art_bucket_insert(smaller, i, art_bucket_key(b, i),
-                          atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed));
+        art_bucket_insert(smaller, i, art_bucket_key(b, i), art_bucket_value_relaxed(b, i));
     replace(p, (uintptr_t)smaller);
     return FIXED;
 }
