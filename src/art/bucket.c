@@ -38,22 +38,49 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
     atomic_init(&b->off, 0);
     b->unused2 = 0;
     for (unsigned i = 0; i < words; i++)
-        atomic_init(&b->words[i], 0);
+        atomic_init(&b->words[i], i < ART_HINTS && art_bucket_hints(cap) ? UINT64_MAX : 0);
     return b;
 }
 
-/* The new count, and the hints sampled again for it (relaxed: readers validate). */
+/* (relaxed stores: readers validate.) */
 static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
+}
+
+static void set_hint(struct art_bucket *b, unsigned j, uint64_t key, unsigned at) {
+    _Atomic uint64_t *pw = &b->words[ART_HINTS + j / 4];
+    unsigned shift = 16 * (j % 4);
+    uint64_t w = atomic_load_explicit(pw, memory_order_relaxed);
+    w = (w & ~((uint64_t)0xffff << shift)) | (uint64_t)at << shift;
+    atomic_store_explicit(&b->words[j], key, memory_order_relaxed);
+    atomic_store_explicit(pw, w, memory_order_relaxed);
+}
+
+void art_bucket_resample(struct art_bucket *b) {
     if (!art_bucket_hints(b->cap))
         return;
-    _Atomic uint64_t *keys = art_bucket_keys(b) + art_bucket_off(b), *hints = b->words;
+    unsigned c = art_count(&b->h);
     for (unsigned j = 0; j < ART_HINTS; j++) {
-        unsigned at = art_hint_pos(j, c);
-        /* Past the last key (few keys): a hint above every key, so none counts
-         * as below. */
-        uint64_t h = at < c ? atomic_load_explicit(&keys[at], memory_order_relaxed) : UINT64_MAX;
-        atomic_store_explicit(&hints[j], h, memory_order_relaxed);
+        unsigned at = art_hint_pos(j, c); /* (< c unless c is 0: then the end) */
+        set_hint(b, j, at < c ? art_bucket_key(b, at) : UINT64_MAX, at < c ? at : c);
+    }
+}
+
+/* After an insert at pos (+1) or a delete at pos (-1), under the lock: the hints
+ * past pos move with their keys; one whose key was deleted samples the key that
+ * takes its place (or the end). */
+static void shift_hints(struct art_bucket *b, unsigned pos, int by) {
+    if (!art_bucket_hints(b->cap))
+        return;
+    unsigned count = art_count(&b->h);
+    for (unsigned j = 0; j < ART_HINTS; j++) {
+        unsigned at = art_hint_at(b, j);
+        if (by > 0 && at >= pos)
+            set_hint(b, j, art_hint_key(b, j), at + 1);
+        else if (by < 0 && at > pos)
+            set_hint(b, j, art_hint_key(b, j), at - 1);
+        else if (by < 0 && at == pos)
+            set_hint(b, j, pos < count ? art_bucket_key(b, pos) : UINT64_MAX, pos);
     }
 }
 
@@ -88,6 +115,7 @@ void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t
     atomic_store_explicit(&keys[off + pos], kw, memory_order_relaxed);
     art_bucket_set_value(b, pos, value);
     set_count(b, count + 1);
+    shift_hints(b, pos, 1);
 }
 
 void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
@@ -111,6 +139,7 @@ void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsi
     }
     atomic_store_explicit(&tk[pos], kw, memory_order_relaxed);
     set_count(to, count + 1);
+    art_bucket_resample(to);
 }
 
 void art_bucket_remove(struct art_bucket *b, unsigned pos) {
@@ -131,6 +160,7 @@ void art_bucket_remove(struct art_bucket *b, unsigned pos) {
     atomic_store_explicit(&keys[gone], 0, memory_order_relaxed);
     atomic_store_explicit(&vals[gone], 0, memory_order_relaxed);
     set_count(b, count - 1);
+    shift_hints(b, pos, -1);
 }
 
 _Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i) {

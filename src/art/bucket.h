@@ -22,11 +22,15 @@
 
 #define ART_BUCKET_MAX 256
 #define ART_BUCKET_KEY_MAX 8
-/* Buckets of at least ART_HINT_MIN_CAP entries keep ART_HINTS sample keys before
- * their keys (LeanStore's hints): hint j is the key at art_hint_pos(j), so a
- * search reads the hints (two lines beside the header), then a span of about
- * count / 17 keys, instead of a binary search's lines all over the keys. */
+/* Buckets of at least ART_HINT_MIN_CAP entries keep ART_HINTS sample keys with
+ * their positions before their keys (after LeanStore's hints), so a search reads
+ * the hints (lines beside the header), then the span between two of them, about
+ * count / 17 keys, instead of a binary search's lines all over the keys. They are
+ * sampled evenly when a bucket is filled or copied; an insert or a delete in
+ * place only moves the positions past it (reading no other key's line). A hint
+ * (UINT64_MAX, count) stands for "the end". */
 #define ART_HINTS 16
+#define ART_HINT_WORDS (ART_HINTS + ART_HINTS / 4) /* keys, then positions (u16) */
 #define ART_HINT_MIN_CAP 32
 
 struct art_bucket {
@@ -36,8 +40,8 @@ struct art_bucket {
     uint8_t unused;
     _Atomic uint16_t off; /* entry i is keys[off + i], values[off + i] */
     uint16_t unused2;
-    _Atomic uint64_t words[]; /* hints[ART_HINTS] if cap >= ART_HINT_MIN_CAP, then
-                               * keys[cap], then values[cap] */
+    _Atomic uint64_t words[]; /* hints (ART_HINT_WORDS) if cap >= ART_HINT_MIN_CAP,
+                               * then keys[cap], then values[cap] */
 };
 
 static inline struct art_bucket *art_bucket_of(struct art_node *n) {
@@ -48,13 +52,25 @@ static inline bool art_is_bucket(uintptr_t w) {
     return !(w & 1) && art_node_of(w)->kind == ART_BUCKET;
 }
 
+/* The words of a bucket's hints: ART_HINT_WORDS or none. */
 static inline unsigned art_bucket_hints(unsigned cap) {
-    return cap >= ART_HINT_MIN_CAP ? ART_HINTS : 0;
+    return cap >= ART_HINT_MIN_CAP ? ART_HINT_WORDS : 0;
 }
 
-/* The position of the key hint j samples among count. */
+/* Where hint j samples when hints are sampled evenly among count keys. */
 static inline unsigned art_hint_pos(unsigned j, unsigned count) {
     return (j + 1) * count / (ART_HINTS + 1);
+}
+
+/* Hint j's key and position. relaxed: read optimistically (validated) or by the
+ * holder of the bucket's lock. */
+static inline uint64_t art_hint_key(struct art_bucket *b, unsigned j) {
+    return atomic_load_explicit(&b->words[j], memory_order_relaxed);
+}
+
+static inline unsigned art_hint_at(struct art_bucket *b, unsigned j) {
+    uint64_t w = atomic_load_explicit(&b->words[ART_HINTS + j / 4], memory_order_relaxed);
+    return (unsigned)(w >> (16 * (j % 4))) & 0xffff;
 }
 
 static inline _Atomic uint64_t *art_bucket_keys(struct art_bucket *b) {
@@ -131,11 +147,13 @@ static inline unsigned art_bucket_lower_bound(struct art_bucket *b, unsigned cou
          * and at or before the next. */
         unsigned below = 0;
         for (unsigned j = 0; j < ART_HINTS; j++)
-            below += atomic_load_explicit(&b->words[j], memory_order_relaxed) < kw;
-        lo = below ? art_hint_pos(below - 1, count) + 1 : 0;
-        unsigned hi = below < ART_HINTS ? art_hint_pos(below, count) : count;
-        n = hi > lo ? hi - lo : 0; /* (lo past hi: a torn read, validated later) */
-        if (n) {                   /* the span's lines, and the first value's (a search wants it) */
+            below += art_hint_key(b, j) < kw;
+        lo = below ? art_hint_at(b, below - 1) + 1 : 0;
+        unsigned hi = below < ART_HINTS ? art_hint_at(b, below) : count;
+        hi = hi < count ? hi : count;
+        lo = lo < hi ? lo : hi; /* (lo past hi: a torn read, validated later) */
+        n = hi - lo;
+        if (n) { /* the span's lines, and the first value's (a search wants it) */
             __builtin_prefetch(&keys[lo]);
             __builtin_prefetch(&keys[hi - 1]);
             __builtin_prefetch(&keys[lo + b->cap]);
@@ -175,6 +193,10 @@ void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsi
 #define art_bucket_value_slot larch__art_bucket_value_slot
 /* Where entry i's value lives (under the lock, or in an unpublished bucket). */
 _Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i);
+
+#define art_bucket_resample larch__art_bucket_resample
+/* Under b's lock or unpublished: sample the hints evenly again (after a fill). */
+void art_bucket_resample(struct art_bucket *b);
 
 #define art_bucket_remove larch__art_bucket_remove
 /* Under b's lock: take the entry at pos out. */

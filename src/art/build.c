@@ -67,6 +67,7 @@ bool art_build(const struct art_entry *e, unsigned n, size_t depth, unsigned mar
         return false;
     for (unsigned i = 0; i < n; i++)
         art_bucket_insert(b, i, art_key_word(e[i].key, e[i].len), e[i].value);
+    art_bucket_resample(b);
     out->word = (uintptr_t)b;
     if (mark < n)
         out->value_slot = art_bucket_value_slot(b, mark);

@@ -77,10 +77,13 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
         if (depth && memcmp(k, c->path, depth) != 0)
             fail(c, b, "bucket key %u differs from its path in the first %zu bytes", i, depth);
     }
-    for (unsigned j = 0; j < art_bucket_hints(b->cap); j++) {
-        unsigned at = art_hint_pos(j, count);
-        if (atomic_load_explicit(&b->words[j], memory_order_relaxed) != art_bucket_key(b, at))
-            fail(c, b, "bucket hint %u is not the key at %u", j, at);
+    for (unsigned j = 0; art_bucket_hints(b->cap) && j < ART_HINTS; j++) {
+        unsigned at = art_hint_at(b, j);
+        uint64_t key = art_hint_key(b, j);
+        if (at > count || (at < count ? key != art_bucket_key(b, at) : key != UINT64_MAX))
+            fail(c, b, "bucket hint %u is not the key at %u (of %u)", j, at, count);
+        if (j > 0 && (art_hint_at(b, j - 1) > at || art_hint_key(b, j - 1) > key))
+            fail(c, b, "bucket hints not in order at %u", j);
     }
     for (unsigned i = 0; i < b->cap; i++)
         if ((i < off || i >= off + count) &&

@@ -154,6 +154,7 @@ static int fix_bucket(struct place *p) {
     for (unsigned i = 0; i < count; i++)
         /* relaxed: b is locked by us; smaller is published with release. */
         art_bucket_insert(smaller, i, art_bucket_key(b, i), art_bucket_value_relaxed(b, i));
+    art_bucket_resample(smaller);
     replace(p, (uintptr_t)smaller);
     return FIXED;
 }
