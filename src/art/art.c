@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "art/bucket.h"
 #include "art/tree.h"
 #include "common/alloc.h"
 #include "common/backoff.h"
@@ -53,37 +54,17 @@ larch_art *larch_art_new(void) {
     return t;
 }
 
-static void free_subtree(uintptr_t w, bool leaves) {
-    if (!w)
-        return;
-    if (art_is_leaf(w)) {
-        if (leaves)
-            larch__free(art_leaf_of(w));
-        return;
-    }
-    struct art_node *n = art_node_of(w);
-    /* relaxed: larch_art_free races with nothing. */
-    free_subtree(atomic_load_explicit(&n->end, memory_order_relaxed), leaves);
-    uint8_t b;
-    for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
-        free_subtree(c, leaves);
-        if (b == 255)
-            break;
-    }
-    art_node_free(n);
-}
-
 void larch_art_free(larch_art *t) {
     if (!t)
         return;
-    free_subtree((uintptr_t)t->root, true);
+    art_free_subtree((uintptr_t)t->root, true);
     larch__free(t);
 }
 
 void larch__art_free_nodes(larch_art *t) {
     if (!t)
         return;
-    free_subtree((uintptr_t)t->root, false);
+    art_free_subtree((uintptr_t)t->root, false);
     larch__free(t);
 }
 
@@ -95,6 +76,8 @@ static int subtree_height(uintptr_t w) {
     if (!w || art_is_leaf(w))
         return 0;
     struct art_node *n = art_node_of(w);
+    if (n->kind == ART_BUCKET)
+        return 1;
     int h = 0;
     uint8_t b;
     for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
@@ -135,6 +118,9 @@ enum spot_kind {
     SPOT_ADD_CHILD,    /* node has no child for the key's next byte */
     SPOT_SPLIT_LEAF,   /* *slot of node holds a leaf with another key */
     SPOT_SPLIT_PREFIX, /* the key leaves node's prefix after `match` bytes */
+    SPOT_IN_BUCKET,    /* node is a bucket holding the key at `pos` */
+    SPOT_BUCKET_ADD,   /* node is a bucket without the key (`pos`: its place if the
+                        * key has the bucket's length) */
 };
 
 struct spot {
@@ -147,6 +133,7 @@ struct spot {
     size_t depth;             /* SPLIT_PREFIX: where node's prefix starts; else
                                * where it branches (after its prefix) */
     uint32_t match;           /* SPLIT_PREFIX: prefix bytes the key matches */
+    unsigned pos;             /* IN_BUCKET, BUCKET_ADD */
     struct art_leaf *leaf;    /* PRESENT, SPLIT_LEAF */
 };
 
@@ -190,6 +177,21 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
     size_t depth = 0;
     for (;;) {
         struct art_node *n = s->node;
+        if (n->kind == ART_BUCKET) {
+            /* (reached through a child slot: a bucket has a parent) */
+            struct art_bucket *b = art_bucket_of(n);
+            bool found = false;
+            s->depth = depth;
+            s->pos = 0;
+            if (len == b->klen) {
+                uint64_t kw = art_key_word(key, len);
+                unsigned count = art_bucket_count(b);
+                s->pos = art_bucket_lower_bound(b, count, kw);
+                found = s->pos < count && art_bucket_key(b, s->pos) == kw;
+            }
+            s->kind = found ? SPOT_IN_BUCKET : SPOT_BUCKET_ADD;
+            return true;
+        }
         uint32_t plen = art_prefix_len(n);
         if (plen) {
             bool torn = false;
@@ -255,6 +257,28 @@ static bool spot_lock(struct spot *s, bool parent) {
 
 /* ---- lookups ------------------------------------------------------------------ */
 
+/* LARCH_OK / LARCH_NOTFOUND, or -1 to restart: a search of bucket b, whose version
+ * is v. */
+static int get_in_bucket(struct art_bucket *b, uint64_t v, const uint8_t *key, size_t len,
+                         uint64_t *val) {
+    int rc = LARCH_NOTFOUND;
+    uint64_t value = 0;
+    if (len == b->klen) {
+        uint64_t kw = art_key_word(key, len);
+        unsigned count = art_bucket_count(b);
+        unsigned pos = art_bucket_lower_bound(b, count, kw);
+        if (pos < count && art_bucket_key(b, pos) == kw) {
+            value = art_bucket_value(b, pos);
+            rc = LARCH_OK;
+        }
+    }
+    if (!vlock_validate(&b->h.lock, v))
+        return -1;
+    if (rc == LARCH_OK)
+        *val = value;
+    return rc;
+}
+
 /* LARCH_OK / LARCH_NOTFOUND, or -1 to restart. */
 static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t *val) {
     struct art_node *n = t->root;
@@ -263,6 +287,8 @@ static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t
         return -1;
     size_t depth = 0;
     for (;;) {
+        if (n->kind == ART_BUCKET)
+            return get_in_bucket(art_bucket_of(n), v, key, len, val);
         uint32_t plen = art_prefix_len(n);
         if (plen) {
             bool torn = false;
@@ -316,9 +342,11 @@ int larch_art_get(larch_art *t, const void *key, size_t len, uint64_t *val) {
                 restart_wait(t, &backoff);
                 continue;
             }
-            rc = s.kind == SPOT_PRESENT ? LARCH_OK : LARCH_NOTFOUND;
-            if (rc == LARCH_OK)
+            rc = s.kind == SPOT_PRESENT || s.kind == SPOT_IN_BUCKET ? LARCH_OK : LARCH_NOTFOUND;
+            if (s.kind == SPOT_PRESENT)
                 found = art_leaf_value(s.leaf);
+            else if (s.kind == SPOT_IN_BUCKET)
+                found = art_bucket_value(art_bucket_of(s.node), s.pos);
             spot_release(&s);
             break;
         }
@@ -345,6 +373,9 @@ struct write_op {
     larch_update_fn fn;
     void *ctx;
     bool fn_invalid; /* update's fn returned something else than the three answers */
+    /* The leaf is the caller's (larch__art_insert_leaf): it must stay the key's leaf,
+     * so no bucket may take its key in (no bucket ever forms in such a tree). */
+    bool caller_leaf;
 };
 
 /* Whether an absent key may be stored: only then is memory needed. */
@@ -414,6 +445,7 @@ static int op_result(const struct write_op *op, bool present, enum decision d) {
 struct spares {
     struct art_leaf *leaf;
     struct art_node *node;
+    struct art_bucket *pair; /* a bucket for two keys of one length */
 };
 
 static bool spare_leaf(struct spares *sp, const uint8_t *key, size_t len) {
@@ -436,6 +468,14 @@ static uintptr_t take_leaf(struct spares *sp, uint64_t value) {
      * publishes it orders this before any reader's load. */
     atomic_store_explicit(&l->value, value, memory_order_relaxed);
     return art_leaf_word(l);
+}
+
+static bool spare_pair(struct spares *sp, size_t klen) {
+    if (sp->pair && sp->pair->klen != klen) {
+        art_node_free(&sp->pair->h);
+        sp->pair = NULL;
+    }
+    return sp->pair || (sp->pair = art_bucket_new(art_bucket_cap_for(2), (unsigned)klen));
 }
 
 static struct art_node *take_node(struct spares *sp) {
@@ -506,6 +546,21 @@ static struct art_node *split_node(struct spares *sp, const uint8_t *key, size_t
     return x;
 }
 
+/* Under node's lock: the leaf in *slot and the new key, of one length, become a
+ * bucket of two. The old leaf's value is read under the lock that guards it. */
+static void split_leaf_into_pair(struct spot *s, struct spares *sp, const uint8_t *key, size_t len,
+                                 uint64_t store) {
+    struct art_bucket *b = sp->pair;
+    sp->pair = NULL;
+    struct art_leaf *old = s->leaf;
+    uint64_t kw = art_key_word(key, len), ow = art_key_word(old->key, len);
+    art_bucket_insert(b, 0, ow, art_leaf_value(old));
+    art_bucket_insert(b, kw > ow, kw, store);
+    art_slot_publish(s->slot, (uintptr_t)b);
+    vlock_unlock(&s->node->lock);
+    art_retire_leaf(old);
+}
+
 static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
                         struct write_op *op, struct spares *sp) {
     if (!may_store_absent(op))
@@ -516,13 +571,17 @@ static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t
     bool grow = s->kind == SPOT_ADD_CHILD && n->kind != ART_NODE256 && art_is_full(n);
     bool parent = grow || s->kind == SPOT_SPLIT_PREFIX;
     enum art_kind kind = grow ? (enum art_kind)(n->kind + 1) : ART_NODE4;
-    bool need_node = grow || s->kind == SPOT_SPLIT_LEAF || s->kind == SPOT_SPLIT_PREFIX;
+    /* Two keys of one length that fit: a bucket of two, not a node and a leaf. */
+    bool pair = s->kind == SPOT_SPLIT_LEAF && len <= ART_BUCKET_KEY_MAX && s->leaf->len == len &&
+                !op->caller_leaf;
+    bool need_node = grow || (s->kind == SPOT_SPLIT_LEAF && !pair) || s->kind == SPOT_SPLIT_PREFIX;
     uint8_t old_prefix[LARCH_KEY_MAX];
     if (s->kind == SPOT_SPLIT_PREFIX && !art_prefix_bytes(n, s->depth, old_prefix)) {
         spot_release(s);
         return RESTART;
     }
-    if (!spare_leaf(sp, key, len) || (need_node && !spare_node(sp, kind))) {
+    if ((pair ? !spare_pair(sp, len) : !spare_leaf(sp, key, len)) ||
+        (need_node && !spare_node(sp, kind))) {
         spot_release(s);
         return LARCH_ENOMEM;
     }
@@ -535,6 +594,11 @@ static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t
         if (parent)
             vlock_unlock_unchanged(&s->parent->lock);
         return op_result(op, false, d);
+    }
+    if (pair) {
+        split_leaf_into_pair(s, sp, key, len, store);
+        larch__stripes_add(t->len, 1);
+        return op_result(op, false, STORE);
     }
     uintptr_t leaf = take_leaf(sp, store);
     switch (s->kind) {
@@ -588,6 +652,146 @@ static int apply_absent(larch_art *t, struct spot *s, const uint8_t *key, size_t
     return op_result(op, false, STORE);
 }
 
+/* ---- writes in buckets ---------------------------------------------------------- */
+
+/* The key is in bucket s->node at s->pos: change its value or take it out, under
+ * the bucket's lock. Every change bumps the version, a value's too, so that a
+ * rebuild's optimistic copy of the entries that validates is exact. */
+static int apply_in_bucket(larch_art *t, struct spot *s, struct write_op *op, bool *compact) {
+    if (!spot_lock(s, false))
+        return RESTART;
+    struct art_bucket *b = art_bucket_of(s->node);
+    uint64_t store;
+    enum decision d = decide(op, true, art_bucket_value(b, s->pos), &store);
+    if (d == STORE) {
+        art_bucket_set_value(b, s->pos, store);
+        vlock_unlock(&b->h.lock);
+    } else if (d == DELETE) {
+        art_bucket_remove(b, s->pos);
+        *compact = art_count(&b->h) == 0 || art_bucket_shrink_cap(b) != 0;
+        vlock_unlock(&b->h.lock);
+        larch__stripes_add(t->len, -1);
+    } else {
+        vlock_unlock_unchanged(&b->h.lock);
+    }
+    return op_result(op, true, d);
+}
+
+/* A copy of bucket b's entries with the new key in its place (read optimistically:
+ * the caller validates); the new key's index. */
+struct bucket_copy {
+    struct art_entry e[ART_BUCKET_MAX + 1];
+    uint8_t bytes[ART_BUCKET_MAX][ART_BUCKET_KEY_MAX];
+    unsigned n, mark;
+};
+
+static void copy_bucket(struct art_bucket *b, const uint8_t *key, size_t len,
+                        struct bucket_copy *c) {
+    unsigned count = art_bucket_count(b), klen = b->klen;
+    c->n = 0;
+    c->mark = count;
+    for (unsigned i = 0; i < count; i++) {
+        art_word_key(art_bucket_key(b, i), klen, c->bytes[i]);
+        if (c->mark == count && larch__key_cmp(c->bytes[i], klen, key, len) > 0)
+            c->e[c->mark = c->n++] = (struct art_entry){key, (uint32_t)len, 0};
+        /* relaxed: validated with the keys (values change only with the version) */
+        uint64_t v = art_bucket_value_relaxed(b, i);
+        c->e[c->n++] = (struct art_entry){c->bytes[i], klen, v};
+    }
+    if (c->mark == count)
+        c->e[c->n++] = (struct art_entry){key, (uint32_t)len, 0};
+}
+
+/* Bucket s->node is full but may grow: a copy with room, and the key, replaces it. */
+static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
+                       struct write_op *op) {
+    struct art_bucket *b = art_bucket_of(s->node);
+    unsigned count = art_bucket_count(b);
+    if (s->pos > count) { /* torn */
+        spot_release(s);
+        return RESTART;
+    }
+    struct art_bucket *bigger = art_bucket_new(art_bucket_cap_for(count + 1), b->klen);
+    if (!bigger) {
+        spot_release(s);
+        return LARCH_ENOMEM;
+    }
+    art_bucket_copy_insert(bigger, b, count, s->pos, art_key_word(key, len));
+    if (!spot_lock(s, true)) {
+        art_node_free(&bigger->h);
+        return RESTART;
+    }
+    uint64_t store;
+    enum decision d = decide(op, false, 0, &store);
+    if (d != STORE) {
+        vlock_unlock_unchanged(&b->h.lock);
+        vlock_unlock_unchanged(&s->parent->lock);
+        art_node_free(&bigger->h);
+        return op_result(op, false, d);
+    }
+    art_bucket_set_value(bigger, s->pos, store);
+    art_slot_publish(s->pslot, (uintptr_t)bigger);
+    vlock_unlock_obsolete(&b->h.lock);
+    vlock_unlock(&s->parent->lock);
+    art_retire_node(&b->h);
+    larch__stripes_add(t->len, 1);
+    return op_result(op, false, STORE);
+}
+
+/* The key is absent from bucket s->node: insert it in place if it fits; else build
+ * the bucket's replacement (a bigger bucket, or a node over buckets and leaves),
+ * then swap it in under the parent's lock. */
+static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
+                            struct write_op *op) {
+    if (!may_store_absent(op))
+        return apply_absent_readonly(s, op);
+    struct art_bucket *b = art_bucket_of(s->node);
+    uint64_t store;
+    if (len == b->klen && art_count(&b->h) < b->cap) {
+        if (!spot_lock(s, false))
+            return RESTART;
+        enum decision d = decide(op, false, 0, &store);
+        if (d != STORE) {
+            vlock_unlock_unchanged(&b->h.lock);
+            return op_result(op, false, d);
+        }
+        art_bucket_insert(b, s->pos, art_key_word(key, len), store);
+        vlock_unlock(&b->h.lock);
+        larch__stripes_add(t->len, 1);
+        return op_result(op, false, STORE);
+    }
+    if (len == b->klen && b->cap < ART_BUCKET_MAX)
+        return grow_bucket(t, s, key, len, op);
+    struct bucket_copy c;
+    copy_bucket(b, key, len, &c);
+    if (!s->locked && !vlock_validate(&b->h.lock, s->v))
+        return RESTART;
+    struct art_built built = {0};
+    if (!art_build(c.e, c.n, s->depth, c.mark, &built)) {
+        spot_release(s);
+        return LARCH_ENOMEM;
+    }
+    if (!spot_lock(s, true)) {
+        art_free_subtree(built.word, true);
+        return RESTART;
+    }
+    enum decision d = decide(op, false, 0, &store);
+    if (d != STORE) {
+        vlock_unlock_unchanged(&b->h.lock);
+        vlock_unlock_unchanged(&s->parent->lock);
+        art_free_subtree(built.word, true);
+        return op_result(op, false, d);
+    }
+    /* relaxed: the subtree is not shared yet; publishing it orders this store. */
+    atomic_store_explicit(built.value_slot, store, memory_order_relaxed);
+    art_slot_publish(s->pslot, built.word);
+    vlock_unlock_obsolete(&b->h.lock);
+    vlock_unlock(&s->parent->lock);
+    art_retire_node(&b->h);
+    larch__stripes_add(t->len, 1);
+    return op_result(op, false, STORE);
+}
+
 static int write(larch_art *t, const void *key, size_t len, struct write_op *op) {
     if (!t || (op->kind == OP_UPDATE && !op->fn))
         return LARCH_EINVAL;
@@ -605,9 +809,16 @@ static int write(larch_art *t, const void *key, size_t len, struct write_op *op)
         struct spot s;
         bool locked = attempt >= larch__art_optimistic_attempts;
         rc = RESTART;
-        if (locate(t, key, len, locked, &s))
-            rc = s.kind == SPOT_PRESENT ? apply_present(t, &s, key, op, &compact)
-                                        : apply_absent(t, &s, key, len, op, &sp);
+        if (locate(t, key, len, locked, &s)) {
+            if (s.kind == SPOT_PRESENT)
+                rc = apply_present(t, &s, key, op, &compact);
+            else if (s.kind == SPOT_IN_BUCKET)
+                rc = apply_in_bucket(t, &s, op, &compact);
+            else if (s.kind == SPOT_BUCKET_ADD)
+                rc = apply_bucket_add(t, &s, key, len, op);
+            else
+                rc = apply_absent(t, &s, key, len, op, &sp);
+        }
         if (rc != RESTART)
             break;
         restart_wait(t, &backoff);
@@ -618,6 +829,8 @@ static int write(larch_art *t, const void *key, size_t len, struct write_op *op)
     larch__free(sp.leaf);
     if (sp.node)
         art_node_free(sp.node);
+    if (sp.pair)
+        art_node_free(&sp.pair->h);
     return rc;
 }
 
@@ -660,7 +873,8 @@ int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf 
     /* relaxed: the leaf is the caller's and not shared yet; take_leaf stores the
      * same value back before the slot's release store publishes it. */
     struct write_op op = {.kind = OP_INSERT,
-                          .val = atomic_load_explicit(&leaf->value, memory_order_relaxed)};
+                          .val = atomic_load_explicit(&leaf->value, memory_order_relaxed),
+                          .caller_leaf = true};
     struct spares sp = {.leaf = leaf};
     struct larch__backoff backoff = {0};
     larch_epoch_pin();
@@ -668,7 +882,11 @@ int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf 
         struct spot s;
         rc = RESTART;
         if (locate(t, leaf->key, leaf->len, attempt >= larch__art_optimistic_attempts, &s)) {
-            if (s.kind != SPOT_PRESENT) {
+            if (s.kind == SPOT_IN_BUCKET || s.kind == SPOT_BUCKET_ADD) {
+                /* Not in a tree whose leaves are all its caller's: none has a bucket. */
+                spot_release(&s);
+                rc = LARCH_EINVAL;
+            } else if (s.kind != SPOT_PRESENT) {
                 rc = apply_absent(t, &s, leaf->key, leaf->len, &op, &sp);
             } else if (s.locked || vlock_validate(&s.node->lock, s.v)) {
                 /* Present: nothing changes, so no lock is needed; the validation

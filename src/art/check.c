@@ -3,11 +3,13 @@
  * Node48 index and slots consistent, no reachable node locked or obsolete, every
  * non-root node holding at least two entries (else it should have been folded),
  * prefixes and branch bytes consistent with the keys of the leaves below them, end
- * leaves ending where they hang, and the key count. */
+ * leaves ending where they hang, buckets sorted, within capacity and carrying
+ * their path, and the key count. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "art/bucket.h"
 #include "art/tree.h"
 
 struct check {
@@ -46,6 +48,96 @@ static void check_leaf(struct check *c, uintptr_t w, size_t depth, bool ends) {
 
 static void check_node(struct check *c, struct art_node *n, size_t depth, bool root);
 
+/* A bucket hanging where the first `depth` key bytes are c->path. */
+static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
+    uint64_t version = atomic_load_explicit(&b->h.lock.word, memory_order_relaxed);
+    if (vlock_is_locked(version) || vlock_is_obsolete(version))
+        fail(c, b, "reachable bucket is %s", vlock_is_locked(version) ? "locked" : "obsolete");
+    unsigned count = art_count(&b->h);
+    unsigned off = atomic_load_explicit(&b->off, memory_order_relaxed);
+    if (b->cap < 2 || b->cap > ART_BUCKET_MAX || count < 1 || off + count > b->cap) {
+        fail(c, b, "bucket of %u entries from %u, capacity %u", count, off, b->cap);
+        return;
+    }
+    if (b->klen > ART_BUCKET_KEY_MAX || b->klen < depth) {
+        fail(c, b, "bucket of %u-byte keys at depth %zu", b->klen, depth);
+        return;
+    }
+    if (art_prefix_len(&b->h) || atomic_load_explicit(&b->h.end, memory_order_relaxed))
+        fail(c, b, "bucket with a prefix or an end slot");
+    c->leaves += count;
+    for (unsigned i = 0; i < count; i++) {
+        uint64_t kw = art_bucket_key(b, i);
+        uint8_t k[ART_BUCKET_KEY_MAX];
+        art_word_key(kw, b->klen, k);
+        if (i > 0 && art_bucket_key(b, i - 1) >= kw)
+            fail(c, b, "bucket keys not strictly ascending at %u", i);
+        if (b->klen < 8 && (kw << (8 * b->klen)) != 0)
+            fail(c, b, "bucket key %u has bits past its %u bytes", i, b->klen);
+        if (depth && memcmp(k, c->path, depth) != 0)
+            fail(c, b, "bucket key %u differs from its path in the first %zu bytes", i, depth);
+    }
+    for (unsigned j = 0; art_bucket_hints(b->cap) && j < ART_HINTS; j++) {
+        unsigned at = art_hint_at(b, j);
+        uint64_t key = art_hint_key(b, j);
+        if (at > count || (at < count ? key != art_bucket_key(b, at) : key != UINT64_MAX))
+            fail(c, b, "bucket hint %u is not the key at %u (of %u)", j, at, count);
+        if (j > 0 && (art_hint_at(b, j - 1) > at || art_hint_key(b, j - 1) > key))
+            fail(c, b, "bucket hints not in order at %u", j);
+    }
+    for (unsigned i = 0; i < b->cap; i++)
+        if ((i < off || i >= off + count) &&
+            (atomic_load_explicit(&art_bucket_keys(b)[i], memory_order_relaxed) ||
+             atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed)))
+            fail(c, b, "bucket slot %u outside the entries (%u from %u) is not empty", i, count,
+                 off);
+}
+
+/* Some key below w (NULL if none): where a node's whole prefix is read from. */
+static const uint8_t *any_key(uintptr_t w, uint8_t *scratch) {
+    if (!w)
+        return NULL;
+    if (art_is_leaf(w))
+        return art_leaf_of(w)->key;
+    struct art_node *n = art_node_of(w);
+    if (n->kind == ART_BUCKET) {
+        struct art_bucket *b = art_bucket_of(n);
+        if (!art_count(&b->h) || b->klen > ART_BUCKET_KEY_MAX)
+            return NULL;
+        art_word_key(art_bucket_key(b, 0), b->klen, scratch);
+        return scratch;
+    }
+    const uint8_t *k = any_key(atomic_load_explicit(&n->end, memory_order_relaxed), scratch);
+    uint8_t b;
+    for (uintptr_t c = art_next_child(n, 0, 1, &b); !k && c; c = art_next_child(n, b + 1, 1, &b)) {
+        k = any_key(c, scratch);
+        if (b == 255)
+            break;
+    }
+    return k;
+}
+
+/* The length of the key any_key found. */
+static size_t any_key_len(uintptr_t w) {
+    if (art_is_leaf(w))
+        return art_leaf_of(w)->len;
+    struct art_node *n = art_node_of(w);
+    if (n->kind == ART_BUCKET)
+        return art_bucket_of(n)->klen;
+    uintptr_t e = atomic_load_explicit(&n->end, memory_order_relaxed);
+    uint8_t scratch[ART_BUCKET_KEY_MAX];
+    if (e && any_key(e, scratch))
+        return any_key_len(e);
+    uint8_t b;
+    for (uintptr_t c = art_next_child(n, 0, 1, &b); c; c = art_next_child(n, b + 1, 1, &b)) {
+        if (any_key(c, scratch))
+            return any_key_len(c);
+        if (b == 255)
+            break;
+    }
+    return 0;
+}
+
 /* Child w under byte b of a node branching at depth. */
 static void check_child(struct check *c, uintptr_t w, uint8_t b, size_t depth) {
     if (depth >= LARCH_KEY_MAX) {
@@ -55,6 +147,8 @@ static void check_child(struct check *c, uintptr_t w, uint8_t b, size_t depth) {
     c->path[depth] = b;
     if (art_is_leaf(w))
         check_leaf(c, w, depth + 1, false);
+    else if (art_node_of(w)->kind == ART_BUCKET)
+        check_bucket(c, art_bucket_of(art_node_of(w)), depth + 1);
     else
         check_node(c, art_node_of(w), depth + 1, false);
 }
@@ -140,16 +234,24 @@ static void check_node(struct check *c, struct art_node *n, size_t depth, bool r
         fail(c, n, "the root is not a Node256 without prefix");
     uint32_t plen = art_prefix_len(n);
     if (plen) {
-        const struct art_leaf *l = art_any_leaf(n);
-        if (!l || depth + plen > LARCH_KEY_MAX || l->len < depth + plen) {
-            fail(c, n, "prefix of %u bytes at depth %zu with no leaf below to carry it", plen,
+        uint8_t scratch[ART_BUCKET_KEY_MAX];
+        const uint8_t *key = any_key((uintptr_t)n, scratch);
+        size_t klen = key ? any_key_len((uintptr_t)n) : 0;
+        if (!key || depth + plen > LARCH_KEY_MAX || klen < depth + plen) {
+            fail(c, n, "prefix of %u bytes at depth %zu with no key below to carry it", plen,
                  depth);
             return;
         }
         for (uint32_t i = 0; i < plen && i < ART_PREFIX_STORED; i++)
-            if (art_prefix_byte(n, i) != l->key[depth + i])
+            if (art_prefix_byte(n, i) != key[depth + i])
                 fail(c, n, "stored prefix byte %u differs from the keys below", i);
-        memcpy(c->path + depth, l->key + depth, plen);
+        if (plen > ART_PREFIX_STORED) {
+            /* Past the stored bytes the tree reads the prefix from art_any_leaf. */
+            const struct art_leaf *l = art_any_leaf(n);
+            if (!l || l->len < depth + plen)
+                fail(c, n, "long prefix with no leaf below to carry it");
+        }
+        memcpy(c->path + depth, key + depth, plen);
     }
     depth += plen;
     if (end)

@@ -4,6 +4,7 @@
  * kind. This runs after a delete has returned its outcome and changes no key, so
  * it may fail (a lost race, no memory) without harm; deleting every key still
  * leaves only the root, since each delete compacts its own path. */
+#include "art/bucket.h"
 #include "art/tree.h"
 #include "common/alloc.h"
 #include "common/backoff.h"
@@ -22,6 +23,8 @@ static unsigned entries(struct art_node *n) {
 
 /* A node to fold (no memory needed) or, if `shrink`, to replace by a smaller kind. */
 static bool needs_work(struct art_node *n, bool shrink) {
+    if (n->kind == ART_BUCKET) /* empty (unlinked), or to shrink */
+        return art_count(n) == 0 || (shrink && art_bucket_shrink_cap(art_bucket_of(n)));
     return entries(n) <= 1 || (shrink && art_count(n) <= shrink_at(n->kind));
 }
 
@@ -67,6 +70,8 @@ static int find_work(larch_art *t, const uint8_t *key, size_t len, bool shrink, 
             p->pbyte = key[depth];
             return vlock_validate(&child->lock, cv) ? FOUND : RETRY;
         }
+        if (child->kind == ART_BUCKET) /* (the end of the path) */
+            return vlock_validate(&child->lock, cv) ? NOTHING_TO_DO : RETRY;
         n = child;
         v = cv;
         depth++;
@@ -123,8 +128,41 @@ static int fold_into_child(struct place *p, uint8_t b, struct art_node *c) {
     return FIXED;
 }
 
+/* A bucket left empty is unlinked; one far below its capacity is copied into a
+ * smaller one. */
+static int fix_bucket(struct place *p) {
+    struct art_bucket *b = art_bucket_of(p->node);
+    unsigned cap = art_bucket_shrink_cap(b);
+    if (!vlock_validate(&b->h.lock, p->v))
+        return RETRY;
+    if (art_count(&b->h) == 0) {
+        if (!lock_both(p))
+            return RETRY;
+        replace(p, 0);
+        return FIXED;
+    }
+    if (!cap)
+        return RETRY; /* torn */
+    struct art_bucket *smaller = art_bucket_new(cap, b->klen);
+    if (!smaller)
+        return FAILED;
+    if (!lock_both(p)) { /* (at p->v, so the entries are those cap was read from) */
+        art_node_free(&smaller->h);
+        return RETRY;
+    }
+    unsigned count = art_count(&b->h);
+    for (unsigned i = 0; i < count; i++)
+        /* relaxed: b is locked by us; smaller is published with release. */
+        art_bucket_insert(smaller, i, art_bucket_key(b, i), art_bucket_value_relaxed(b, i));
+    art_bucket_resample(smaller);
+    replace(p, (uintptr_t)smaller);
+    return FIXED;
+}
+
 static int fix(struct place *p) {
     struct art_node *n = p->node;
+    if (n->kind == ART_BUCKET)
+        return fix_bucket(p);
     uintptr_t end = art_slot_load(&n->end);
     unsigned count = art_count(n);
     if (count + (end != 0) <= 1) {
@@ -132,7 +170,8 @@ static int fix(struct place *p) {
         uintptr_t only = end ? end : art_next_child(n, 0, 1, &b);
         if (!vlock_validate(&n->lock, p->v))
             return RETRY;
-        if (only && !art_is_leaf(only))
+        /* (a bucket, like a leaf, hangs at any depth of its keys' path) */
+        if (only && !art_is_leaf(only) && art_node_of(only)->kind != ART_BUCKET)
             return fold_into_child(p, b, art_node_of(only));
         if (!lock_both(p))
             return RETRY;

@@ -1,5 +1,6 @@
 /* Scans and iterators over the ordered walk. A scan hands each leaf's key to the
- * caller straight from the tree (it stays pinned throughout). An iterator copies a
+ * caller straight from the tree (it stays pinned throughout), or a bucket's key
+ * copied out of it. An iterator copies a
  * small batch of entries and continues from the last key it handed out, so it holds
  * no pin or lock between calls; a batch copied before the caller's current pin
  * began is read again before a value from it is handed out, so that values
@@ -22,12 +23,12 @@ struct scan_ctx {
     long calls;
 };
 
-static int scan_emit(void *p, const struct art_leaf *l, uint64_t value) {
+static int scan_emit(void *p, const uint8_t *key, size_t len, uint64_t value) {
     struct scan_ctx *s = p;
-    if (s->hi && larch__key_cmp(l->key, l->len, s->hi, s->hilen) >= 0)
+    if (s->hi && larch__key_cmp(key, len, s->hi, s->hilen) >= 0)
         return WALK_REFUSED_STOP;
     s->calls++;
-    return s->fn(s->ctx, l->key, l->len, value) ? WALK_TAKEN_STOP : WALK_MORE;
+    return s->fn(s->ctx, key, len, value) ? WALK_TAKEN_STOP : WALK_MORE;
 }
 
 long larch_art_scan(larch_art *t, const void *lo, size_t lolen, const void *hi, size_t hilen,
@@ -66,15 +67,15 @@ struct larch_art_iter {
     uint8_t scratch[LARCH_KEY_MAX];
 };
 
-static int batch_emit(void *p, const struct art_leaf *l, uint64_t value) {
+static int batch_emit(void *p, const uint8_t *key, size_t len, uint64_t value) {
     larch_art_iter *it = p;
-    if (it->n == ITER_BATCH || it->bytes + l->len > ITER_KEY_BYTES)
+    if (it->n == ITER_BATCH || it->bytes + len > ITER_KEY_BYTES)
         return WALK_REFUSED_STOP;
-    memcpy(it->keys + it->bytes, l->key, l->len);
+    memcpy(it->keys + it->bytes, key, len);
     it->off[it->n] = (uint32_t)it->bytes;
-    it->len[it->n] = l->len;
+    it->len[it->n] = (uint32_t)len;
     it->val[it->n] = value;
-    it->bytes += l->len;
+    it->bytes += len;
     it->n++;
     return WALK_MORE;
 }

@@ -314,7 +314,7 @@ void art_copy_into(struct art_node *to, struct art_node *from) {
  * level is one key byte deeper, so the recursion is bounded by the key length
  * even when read torn. */
 static struct art_leaf *any_leaf_below(struct art_node *n, unsigned depth) {
-    if (depth > LARCH_KEY_MAX + 1)
+    if (depth > LARCH_KEY_MAX + 1 || n->kind == ART_BUCKET)
         return NULL;
     uintptr_t w = art_slot_load(&n->end);
     if (w)

@@ -27,7 +27,8 @@
 
 #define ART_PREFIX_STORED 8
 
-enum art_kind { ART_NODE4, ART_NODE16, ART_NODE48, ART_NODE256 };
+/* ART_BUCKET: a leaf bucket (bucket.h), a child kind that holds keys, not children. */
+enum art_kind { ART_NODE4, ART_NODE16, ART_NODE48, ART_NODE256, ART_BUCKET };
 
 struct art_node {
     struct vlock lock;
@@ -141,15 +142,20 @@ static inline uint8_t art_prefix_byte(struct art_node *n, unsigned i) {
     return art_word_byte(&n->prefix, i);
 }
 
-/* A hint, before child's header is even read, for the line a descent will want
+/* A hint, before child's header is even read, for the lines a descent will want
  * next: where a Node256 keeps the slot of byte b (if the child has no prefix, as
- * in the dense upper levels), and the line after the header (the children of a
- * Node4 or Node16, the start of a Node48's index). Prefetches never fault, so a
- * wrong guess costs only the prefetch. */
+ * in the dense upper levels), and the lines after the header (the children of a
+ * Node4 or Node16, the start of a Node48's index, a bucket's hints). Prefetches
+ * never fault, so a wrong guess costs only the prefetch. */
 static inline void art_prefetch_child(uintptr_t child, const uint8_t *key, size_t len,
                                       size_t depth) {
     const char *p = (const char *)child;
     __builtin_prefetch(p + 64);
+    /* A leaf bucket's hints reach into the next two lines (bucket.h): fetched with
+     * the header, a search in a bucket waits for memory twice (header and hints,
+     * then the keys between two hints and a value), not three or four times. */
+    __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + 192);
     if (depth < len)
         __builtin_prefetch(p + offsetof(struct art_node256, child) + 8u * key[depth]);
 }
@@ -210,7 +216,9 @@ void art_set_prefix(struct art_node *n, const uint8_t *bytes, uint32_t len);
 
 #define art_any_leaf larch__art_any_leaf
 /* Some leaf below n (optimistically; NULL if a torn read found none): it carries
- * n's whole path, including the prefix bytes not stored in n. */
+ * n's whole path, including the prefix bytes not stored in n. Buckets are passed
+ * over: their keys have at most 8 bytes, so a node whose prefix reaches past the
+ * stored bytes has none below it. */
 struct art_leaf *art_any_leaf(struct art_node *n);
 
 #endif /* LARCH_ART_NODE_H */

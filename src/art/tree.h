@@ -62,8 +62,10 @@ void art_retire_leaf(struct art_leaf *l);
  * the unpublished leaf if no leaf holds its key (LARCH_OK: the tree links the leaf
  * itself, and never frees or moves it), else set *found to the leaf there
  * (LARCH_EXISTS, found without locking; the caller's leaf stays the caller's). Errors
- * as larch_art_insert (the tree unchanged). Such a tree must never delete, and is
- * freed with larch__art_free_nodes, which frees every node and no leaf. */
+ * as larch_art_insert (the tree unchanged). Such a tree gets its keys this way only
+ * (so no leaf bucket ever forms in it: a bucket would copy the caller's key and value
+ * out of its leaf), never deletes, and is freed with larch__art_free_nodes, which
+ * frees every node and no leaf. */
 int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf **found);
 void larch__art_free_nodes(larch_art *t);
 

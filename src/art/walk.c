@@ -5,6 +5,7 @@
  * the walk starts over from the root, bounded by the last key it emitted. */
 #include <string.h>
 
+#include "art/bucket.h"
 #include "art/walk.h"
 #include "common/alloc.h"
 #include "common/backoff.h"
@@ -77,27 +78,37 @@ static int enter(struct walk *w, unsigned *sp, struct art_node *n, uint64_t v, s
     return 0;
 }
 
-/* Hand a validated leaf to emit; the walk resumes after the last leaf taken. */
-static int hand_out(const struct art_leaf *l, uint64_t value, art_emit_fn emit, void *ctx,
-                    const struct art_leaf **last) {
-    int r = emit(ctx, l, value);
-    if (r != WALK_REFUSED_STOP)
-        *last = l;
+/* The last key handed out, which a restarted walk resumes after: a leaf's key (it
+ * stays, since the walk is pinned) or a copy of a bucket's. */
+struct last_key {
+    const uint8_t *key;
+    size_t len;
+    uint8_t copy[ART_BUCKET_KEY_MAX];
+};
+
+/* Hand a validated leaf's key to emit; the walk resumes after the last key taken. */
+static int hand_out(const uint8_t *key, size_t len, uint64_t value, art_emit_fn emit, void *ctx,
+                    struct last_key *last) {
+    int r = emit(ctx, key, len, value);
+    if (r != WALK_REFUSED_STOP) {
+        last->key = key;
+        last->len = len;
+    }
     return r == WALK_MORE ? 0 : WALK_STOPPED;
 }
 
 /* Emit a leaf read from f's node if its value validates. */
 static int emit_leaf(struct walk_frame *f, const struct art_leaf *l, art_emit_fn emit, void *ctx,
-                     const struct art_leaf **last) {
+                     struct last_key *last) {
     uint64_t value = art_leaf_value(l);
     if (!vlock_validate(&f->node->lock, f->v))
         return RESTART;
-    return hand_out(l, value, emit, ctx, last);
+    return hand_out(l->key, l->len, value, emit, ctx, last);
 }
 
 /* The end leaf of f's node, if it qualifies. */
 static int visit_end(struct walk *w, struct walk_frame *f, art_emit_fn emit, void *ctx,
-                     const struct art_leaf **last) {
+                     struct last_key *last) {
     uintptr_t e = art_slot_load(&f->node->end);
     if (!e)
         return 0;
@@ -131,7 +142,7 @@ static bool leaf_qualifies(const struct walk *w, const struct walk_frame *f, uin
  * together, validated once, then emitted), up to the first inner node, which is
  * entered. *done when there are none left. */
 static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, art_emit_fn emit,
-                          void *ctx, const struct art_leaf **last, bool *done) {
+                          void *ctx, struct last_key *last, bool *done) {
     uint8_t byte[RUN_MAX];
     uintptr_t word[RUN_MAX];
     uint64_t value[RUN_MAX];
@@ -170,7 +181,7 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
         const struct art_leaf *l = art_leaf_of(word[i]);
         if (!leaf_qualifies(w, f, byte[i], l))
             continue;
-        int r = hand_out(l, value[i], emit, ctx, last);
+        int r = hand_out(l->key, l->len, value[i], emit, ctx, last);
         if (r)
             return r;
     }
@@ -184,9 +195,82 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
     return enter(w, sp, child, v, f->depth + 1, tight);
 }
 
+/* <0, 0, >0 as bucket key kw (of klen bytes) stands against the walk's bound. */
+static int cmp_bound(const struct walk *w, uint64_t kw, unsigned klen) {
+    uint8_t k[ART_BUCKET_KEY_MAX];
+    art_word_key(kw, klen, k);
+    return larch__key_cmp(k, klen, w->bound, w->blen);
+}
+
+/* Where a walk starts in bucket b of count entries: the first entry on the walk's
+ * side of the bound (count or -1 if none). Read optimistically: the caller
+ * validates before it uses any entry. */
+static int bucket_start(const struct walk *w, const struct walk_frame *f, struct art_bucket *b,
+                        unsigned count) {
+    if (!f->tight)
+        return w->dir > 0 ? 0 : (int)count - 1;
+    /* The first entry past the bound (ascending) or past it or at it (descending,
+     * or ascending and exclusive), by binary search. */
+    bool after_equal = w->dir > 0 ? !w->inclusive : w->inclusive;
+    unsigned lo = 0, n = count;
+    while (n > 0) {
+        unsigned half = n / 2;
+        int c = cmp_bound(w, art_bucket_key(b, lo + half), b->klen);
+        if (c < 0 || (c == 0 && after_equal)) {
+            lo += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    return w->dir > 0 ? (int)lo : (int)lo - 1;
+}
+
+/* The next run of f's bucket: up to RUN_MAX entries read, validated once, then
+ * emitted. */
+static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, void *ctx,
+                        struct last_key *last) {
+    struct art_bucket *b = art_bucket_of(f->node);
+    unsigned count = art_bucket_count(b), klen = b->klen;
+    if (f->phase == PHASE_FIRST) {
+        f->next = (int16_t)bucket_start(w, f, b, count);
+        f->phase = PHASE_SECOND;
+    }
+    uint64_t key[RUN_MAX], value[RUN_MAX];
+    unsigned got = 0;
+    for (int i = f->next; i >= 0 && i < (int)count && got < RUN_MAX; i += w->dir, got++) {
+        key[got] = art_bucket_key(b, (unsigned)i);
+        value[got] = art_bucket_value(b, (unsigned)i);
+    }
+    if (klen > ART_BUCKET_KEY_MAX || !vlock_validate(&b->h.lock, f->v))
+        return RESTART;
+    if (!got) {
+        f->phase = PHASE_DONE;
+        return 0;
+    }
+    f->next = (int16_t)(f->next + w->dir * (int)got);
+    /* As hand_out, but the last key taken is copied (to bound a restart) once, at
+     * the end. */
+    unsigned taken = 0;
+    int r = WALK_MORE;
+    for (unsigned i = 0; i < got && r == WALK_MORE; i++) {
+        uint8_t k[ART_BUCKET_KEY_MAX];
+        art_word_key(key[i], klen, k);
+        r = emit(ctx, k, klen, value[i]);
+        if (r != WALK_REFUSED_STOP)
+            taken = i + 1;
+    }
+    if (taken) {
+        art_word_key(key[taken - 1], klen, last->copy);
+        last->key = last->copy;
+        last->len = klen;
+    }
+    return r == WALK_MORE ? 0 : WALK_STOPPED;
+}
+
 /* One pass from the root; RESTART if a check failed. */
 static int walk_once(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx,
-                     const struct art_leaf **last) {
+                     struct last_key *last) {
     unsigned sp = 0;
     uint64_t v;
     if (!vlock_read_begin(&t->root->lock, &v))
@@ -200,6 +284,8 @@ static int walk_once(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx,
             if (!vlock_validate(&f->node->lock, f->v))
                 return RESTART;
             sp--;
+        } else if (f->node->kind == ART_BUCKET) {
+            r = visit_bucket(w, f, emit, ctx, last);
         } else if (end_now) {
             f->phase++;
             r = visit_end(w, f, emit, ctx, last);
@@ -215,18 +301,22 @@ static int walk_once(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx,
 
 int art_walk(larch_art *t, struct walk *w, art_emit_fn emit, void *ctx) {
     struct larch__backoff backoff = {0};
-    const struct art_leaf *last = NULL;
+    struct last_key last = {.key = NULL};
     for (;;) {
         int r = walk_once(t, w, emit, ctx, &last);
         if (r != RESTART)
             return r;
         art_count_restart(t);
         larch__backoff_wait(&backoff);
-        if (last) {
+        if (last.key) {
             /* Pinned, so the last leaf emitted (and its key) is still there to
              * bound the next pass. */
-            w->bound = last->key;
-            w->blen = last->len;
+            if (last.key == last.copy) {
+                memcpy(w->bound_copy, last.copy, last.len);
+                last.key = w->bound_copy;
+            }
+            w->bound = last.key;
+            w->blen = last.len;
             w->inclusive = false;
         }
     }

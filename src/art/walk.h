@@ -10,15 +10,17 @@ enum { WALK_MORE, WALK_TAKEN_STOP, WALK_REFUSED_STOP };
 /* What the walk returns (or LARCH_ENOMEM). */
 enum { WALK_END = 0, WALK_STOPPED = 1 };
 
-/* Called pinned, holding no lock, for each leaf in order; `value` was the key's
- * value while the leaf was in the tree. */
-typedef int (*art_emit_fn)(void *ctx, const struct art_leaf *leaf, uint64_t value);
+/* Called pinned, holding no lock, for each key in order; `value` was the key's
+ * value while the key was in the tree. The key's bytes stay valid only during the
+ * call (a bucket's keys are copied out of it). */
+typedef int (*art_emit_fn)(void *ctx, const uint8_t *key, size_t len, uint64_t value);
 
 struct walk_frame {
     struct art_node *node;
     uint64_t v;
     uint32_t depth; /* where the node branches, after its prefix */
-    int16_t next;   /* next child byte to look at, in the walk's direction */
+    int16_t next;   /* next child byte to look at, in the walk's direction (in a
+                     * bucket: the next entry) */
     uint8_t tight;  /* the bound's bytes equal the node's path so far */
     uint8_t phase;
 };
@@ -30,6 +32,7 @@ struct walk {
     const uint8_t *bound; /* NULL: unbounded (from the first or last key) */
     size_t blen;
     bool inclusive;
+    uint8_t bound_copy[8]; /* a restart's bound when the last key came from a bucket */
     /* The path being walked: inline for ordinary depths, grown on the heap for
      * deep trees (long keys branching late). */
     struct walk_frame *stack;

@@ -261,6 +261,30 @@ static void test_huge_blocks(void) {
     larch__mt_arena_huge_after = saved;
 }
 
+/* Short keys of one length that share their first bytes (which the ART alone would
+ * pack into leaf buckets): each keeps one record, so versions added after the
+ * first are found by every read. */
+static void test_short_keys_of_one_length(void) {
+    larch_memtable *m = mt_new();
+    REQUIRE(m);
+    char key[8], val[16];
+    for (int seq = 1; seq <= 2; seq++)
+        for (int i = 0; i < 1000; i++) {
+            snprintf(key, sizeof key, "%04d", i);
+            snprintf(val, sizeof val, "v%d-%d", seq, i);
+            CHECK_EQ(put(m, key, (uint64_t)seq, val), LARCH_OK);
+        }
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "%04d", i);
+        snprintf(val, sizeof val, "v1-%d", i);
+        expect_get(m, key, 1, LARCH_OK, val, 1);
+        snprintf(val, sizeof val, "v2-%d", i);
+        expect_get(m, key, UINT64_MAX, LARCH_OK, val, 2);
+    }
+    CHECK_EQ(larch_memtable_len(m), 2000);
+    larch_memtable_free(m);
+}
+
 static void test_public_constructors(void) {
     larch_memtable *a = larch_memtable_new(), *b = larch_memtable_new_btree(),
                    *c = larch_memtable_new_art();
@@ -288,6 +312,7 @@ int main(void) {
         RUN(test_pointers_live_until_free);
         RUN(test_len_and_bytes);
         RUN(test_huge_blocks);
+        RUN(test_short_keys_of_one_length);
     }
     return harness_finish();
 }
