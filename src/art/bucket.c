@@ -174,7 +174,8 @@ void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value) {
 }
 
 unsigned art_bucket_shrink_cap(struct art_bucket *b) {
-    unsigned count = art_count(&b->h), cap = art_bucket_cap_for(count);
-    /* Only at half the capacity: one insert must not grow it straight back. */
+    /* Only at half the capacity, and to a class with room for one more: one insert
+     * must not grow it straight back (the class of a power of two is exactly it). */
+    unsigned count = art_count(&b->h), cap = art_bucket_cap_for(count + 1);
     return count && 2 * count <= b->cap && cap < b->cap ? cap : 0;
 }
