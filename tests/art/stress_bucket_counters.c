@@ -194,22 +194,34 @@ static void *reader(void *arg) {
     return (void *)(intptr_t)bad;
 }
 
-static void run(unsigned attempts) {
+/* One scenario: counters under keys of one length, the threads that bump, churn
+ * and read them. */
+struct scenario {
+    unsigned counters;
+    size_t klen;
+    void (*key)(unsigned i, unsigned char *k);
+    atomic_long *increments;
+    void *(*updater)(void *), *(*churn)(void *), *(*reader)(void *);
+};
+
+/* Run a scenario to its end, then: no reader saw a counter missing or going back,
+ * and every increment made is in its counter. */
+static void run_scenario(const struct scenario *sc, unsigned attempts) {
     larch__art_optimistic_attempts = attempts;
     tree = larch_art_new();
     REQUIRE(tree != NULL);
-    unsigned char k[4];
-    for (unsigned i = 0; i < COUNTERS; i++) {
-        counter_key(i, k);
-        REQUIRE(larch_art_put(tree, k, 4, 0, NULL) == LARCH_OK);
-        atomic_store(&increments[i], 0);
+    unsigned char k[8];
+    for (unsigned i = 0; i < sc->counters; i++) {
+        sc->key(i, k);
+        REQUIRE(larch_art_put(tree, k, sc->klen, 0, NULL) == LARCH_OK);
+        atomic_store(&sc->increments[i], 0);
     }
     atomic_store(&updaters_done, 0);
     pthread_t u[UPDATERS], c, r;
     for (uintptr_t i = 0; i < UPDATERS; i++)
-        pthread_create(&u[i], NULL, updater, (void *)(i + 1));
-    pthread_create(&c, NULL, churn, NULL);
-    pthread_create(&r, NULL, reader, NULL);
+        pthread_create(&u[i], NULL, sc->updater, (void *)(i + 1));
+    pthread_create(&c, NULL, sc->churn, NULL);
+    pthread_create(&r, NULL, sc->reader, NULL);
     long bad = 0;
     void *res;
     for (int i = 0; i < UPDATERS; i++) {
@@ -221,17 +233,22 @@ static void run(unsigned attempts) {
     CHECK_EQ((long)(intptr_t)res, 0);
     CHECK_EQ(bad, 0);
     long lost = 0;
-    for (unsigned i = 0; i < COUNTERS; i++) {
+    for (unsigned i = 0; i < sc->counters; i++) {
         uint64_t v = 0;
-        counter_key(i, k);
-        CHECK_EQ(larch_art_get(tree, k, 4, &v), LARCH_OK);
-        lost += (long)atomic_load(&increments[i]) - (long)v;
+        sc->key(i, k);
+        CHECK_EQ(larch_art_get(tree, k, sc->klen, &v), LARCH_OK);
+        lost += (long)atomic_load(&sc->increments[i]) - (long)v;
     }
     CHECK_EQ(lost, 0);
-    CHECK_EQ(larch_art_len(tree), COUNTERS);
+    CHECK_EQ(larch_art_len(tree), sc->counters);
     CHECK_EQ(larch_art_check(tree, stderr), LARCH_OK);
     larch_art_free(tree);
     larch__art_optimistic_attempts = 16;
+}
+
+static void run(unsigned attempts) {
+    const struct scenario sc = {COUNTERS, 4, counter_key, increments, updater, churn, reader};
+    run_scenario(&sc, attempts);
 }
 
 static void bucket_counters_optimistic(void) {
@@ -332,43 +349,9 @@ static void *leaf_reader(void *arg) {
 }
 
 static void run_leaves(unsigned attempts) {
-    larch__art_optimistic_attempts = attempts;
-    tree = larch_art_new();
-    REQUIRE(tree != NULL);
-    unsigned char k[3];
-    for (unsigned i = 0; i < LEAF_COUNTERS; i++) {
-        leaf_counter_key(i, k);
-        REQUIRE(larch_art_put(tree, k, 3, 0, NULL) == LARCH_OK);
-        atomic_store(&leaf_increments[i], 0);
-    }
-    atomic_store(&updaters_done, 0);
-    pthread_t u[UPDATERS], c, r;
-    for (uintptr_t i = 0; i < UPDATERS; i++)
-        pthread_create(&u[i], NULL, leaf_updater, (void *)(i + 1));
-    pthread_create(&c, NULL, leaf_churn, NULL);
-    pthread_create(&r, NULL, leaf_reader, NULL);
-    long bad = 0;
-    void *res;
-    for (int i = 0; i < UPDATERS; i++) {
-        pthread_join(u[i], &res);
-        bad += (long)(intptr_t)res;
-    }
-    pthread_join(c, NULL);
-    pthread_join(r, &res);
-    CHECK_EQ((long)(intptr_t)res, 0);
-    CHECK_EQ(bad, 0);
-    long lost = 0;
-    for (unsigned i = 0; i < LEAF_COUNTERS; i++) {
-        uint64_t v = 0;
-        leaf_counter_key(i, k);
-        CHECK_EQ(larch_art_get(tree, k, 3, &v), LARCH_OK);
-        lost += (long)atomic_load(&leaf_increments[i]) - (long)v;
-    }
-    CHECK_EQ(lost, 0);
-    CHECK_EQ(larch_art_len(tree), LEAF_COUNTERS);
-    CHECK_EQ(larch_art_check(tree, stderr), LARCH_OK);
-    larch_art_free(tree);
-    larch__art_optimistic_attempts = 16;
+    const struct scenario sc = {LEAF_COUNTERS, 3,          leaf_counter_key, leaf_increments,
+                                leaf_updater,  leaf_churn, leaf_reader};
+    run_scenario(&sc, attempts);
 }
 
 static void leaf_counters_optimistic(void) {
