@@ -184,7 +184,7 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
             s->depth = depth;
             s->pos = 0;
             if (len == b->klen) {
-                uint64_t kw = art_key_word(key, len);
+                uint64_t kw = larch__load_be64(key, len);
                 unsigned count = art_bucket_count(b);
                 s->pos = art_bucket_lower_bound(b, count, kw);
                 found = s->pos < count && art_bucket_key(b, s->pos) == kw;
@@ -264,7 +264,7 @@ static int get_in_bucket(struct art_bucket *b, uint64_t v, const uint8_t *key, s
     int rc = LARCH_NOTFOUND;
     uint64_t value = 0;
     if (len == b->klen) {
-        uint64_t kw = art_key_word(key, len);
+        uint64_t kw = larch__load_be64(key, len);
         unsigned count = art_bucket_count(b);
         unsigned pos = art_bucket_lower_bound(b, count, kw);
         if (pos < count && art_bucket_key(b, pos) == kw) {
@@ -553,7 +553,7 @@ static void split_leaf_into_pair(struct spot *s, struct spares *sp, const uint8_
     struct art_bucket *b = sp->pair;
     sp->pair = NULL;
     struct art_leaf *old = s->leaf;
-    uint64_t kw = art_key_word(key, len), ow = art_key_word(old->key, len);
+    uint64_t kw = larch__load_be64(key, len), ow = larch__load_be64(old->key, len);
     art_bucket_insert(b, 0, ow, art_leaf_value(old));
     art_bucket_insert(b, kw > ow, kw, store);
     art_slot_publish(s->slot, (uintptr_t)b);
@@ -716,7 +716,7 @@ static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t 
         spot_release(s);
         return LARCH_ENOMEM;
     }
-    art_bucket_copy_insert(bigger, b, count, s->pos, art_key_word(key, len));
+    art_bucket_copy_insert(bigger, b, count, s->pos, larch__load_be64(key, len));
     if (!spot_lock(s, true)) {
         art_node_free(&bigger->h);
         return RESTART;
@@ -755,7 +755,7 @@ static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, si
             vlock_unlock_unchanged(&b->h.lock);
             return op_result(op, false, d);
         }
-        art_bucket_insert(b, s->pos, art_key_word(key, len), store);
+        art_bucket_insert(b, s->pos, larch__load_be64(key, len), store);
         vlock_unlock(&b->h.lock);
         larch__stripes_add(t->len, 1);
         return op_result(op, false, STORE);

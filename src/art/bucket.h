@@ -93,20 +93,6 @@ static inline unsigned art_bucket_count(struct art_bucket *b) {
     return c < room ? c : room;
 }
 
-/* A key of at most 8 bytes as the integer whose order is the keys' order among keys
- * of its length: big-endian, left-aligned, zero-filled. */
-static inline uint64_t art_key_word(const uint8_t *key, size_t len) {
-    if (len == 8) {
-        uint64_t m;
-        memcpy(&m, key, 8);
-        return larch__be64(m);
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < len; i++)
-        w |= (uint64_t)key[i] << (56 - 8 * i);
-    return w;
-}
-
 static inline void art_word_key(uint64_t w, size_t len, uint8_t *out) {
     uint64_t m = larch__be64(w); /* byte 0 of the key first in memory */
     memcpy(out, &m, len);

@@ -67,7 +67,7 @@ bool art_build(const struct art_entry *e, unsigned n, size_t depth, unsigned mar
     if (!b)
         return false;
     for (unsigned i = 0; i < n; i++)
-        art_bucket_insert(b, i, art_key_word(e[i].key, e[i].len), e[i].value);
+        art_bucket_insert(b, i, larch__load_be64(e[i].key, e[i].len), e[i].value);
     art_bucket_resample(b);
     out->word = (uintptr_t)b;
     if (mark < n)

@@ -50,7 +50,7 @@ static int key_cmp_tail(const struct node *n, uint64_t s, const struct search_ke
     unsigned word = slot_off(s) / 8 + 1 + (unsigned)(from / 8);
     for (size_t done = from; done < common; done += 8, word++) {
         uint64_t a = larch__be64(node_load(n, word));
-        uint64_t b = key_load_be64(k->bytes + done, common - done);
+        uint64_t b = larch__load_be64(k->bytes + done, common - done);
         size_t rest = common - done;
         if (rest < 8) {
             a >>= (8 - rest) * 8;
@@ -88,13 +88,13 @@ static int prefix_probe(const struct node *n, unsigned p, const struct search_ke
         size_t common = p < k->len ? p : k->len;
         if (common) {
             unsigned shift = 64 - 8 * (unsigned)common;
-            uint64_t a = node_load(n, 3) >> shift, b = key_load_be64(k->bytes, common) >> shift;
+            uint64_t a = node_load(n, 3) >> shift, b = larch__load_be64(k->bytes, common) >> shift;
             if (a != b)
                 return a < b ? 1 : -1;
         }
         if (k->len < p)
             return -1;
-        pr->head = key_load_head(k->bytes + p, k->len - p);
+        pr->head = larch__key_head(k->bytes + p, k->len - p);
         pr->from = p / 8 * 8;
         return 0;
     }
@@ -105,7 +105,7 @@ static int prefix_probe(const struct node *n, unsigned p, const struct search_ke
     unsigned word = slot_off(s0) / 8 + 1;
     for (size_t done = 0; done < common; done += 8, word++) {
         uint64_t a = larch__be64(node_load(n, word));
-        uint64_t b = key_load_be64(k->bytes + done, common - done);
+        uint64_t b = larch__load_be64(k->bytes + done, common - done);
         size_t rest = common - done;
         if (rest < 8) {
             a >>= (8 - rest) * 8;
@@ -116,7 +116,7 @@ static int prefix_probe(const struct node *n, unsigned p, const struct search_ke
     }
     if (k->len < p)
         return -1; /* k is a proper prefix of every key */
-    pr->head = key_load_head(k->bytes + p, k->len - p);
+    pr->head = larch__key_head(k->bytes + p, k->len - p);
     pr->from = p / 8 * 8;
     return 0;
 }
@@ -399,7 +399,7 @@ static unsigned common_prefix(const struct entry *a, const struct entry *b) {
 
 /* A slot's head: the 4 key bytes after the node's prefix of p bytes. */
 static uint32_t head_after(const uint8_t *key, size_t len, unsigned p) {
-    return len > p ? key_load_head(key + p, len - p) : 0;
+    return len > p ? larch__key_head(key + p, len - p) : 0;
 }
 
 /* Words 2 and 3 of a fixed-format leaf: its first and last keys, which a search
@@ -413,7 +413,7 @@ static void fixed_set_ends(struct node *n, unsigned start, unsigned count) {
 static void build_fixed(struct node *n, const struct entry *e, unsigned count, unsigned len) {
     unsigned start = (NODE_FIXED_MAX - count) / 2;
     for (unsigned i = 0; i < count; i++) {
-        node_store(n, fixed_word(start + i), key_load_be64(e[i].key, len));
+        node_store(n, fixed_word(start + i), larch__load_be64(e[i].key, len));
         node_store(n, fixed_word(start + i) + 1, e[i].word);
     }
     node_store(n, 1, meta_make_fixed(count, len, start));
@@ -543,7 +543,7 @@ static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_
     } else {
         start = fixed_recentre(n, start, count, i);
     }
-    uint64_t w = key_load_be64(key, len);
+    uint64_t w = larch__load_be64(key, len);
     node_store(n, fixed_word(start + i), w);
     node_store(n, fixed_word(start + i) + 1, word);
     node_store(n, 1, meta_make_fixed(count + 1, (unsigned)len, start));

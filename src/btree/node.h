@@ -151,37 +151,12 @@ static inline unsigned node_prefix_len(const struct node *n) {
     return p <= LARCH_KEY_MAX ? (unsigned)p : LARCH_KEY_MAX;
 }
 
-/* larch__load_be64 for keys: up to 8 bytes of p as a big-endian integer,
- * zero-padded, with loads of fixed size (two overlapping ones for 4 to 7 bytes)
- * instead of a copy of n bytes, which compiles to a byte loop. */
-static inline uint64_t key_load_be64(const uint8_t *p, size_t n) {
-    uint64_t w = 0, tail = 0;
-    if (n >= 8) {
-        memcpy(&w, p, 8);
-        return larch__be64(w);
-    }
-    if (n < 4)
-        return larch__load_be64(p, n);
-    memcpy(&w, p, 4);
-    memcpy(&tail, p + n - 4, 4);
-    return larch__be64(w) | larch__be64(tail) >> 8 * (n - 4);
-}
-
-/* The 4-byte head of a key (larch__key_head). */
-static inline uint32_t key_load_head(const uint8_t *p, size_t n) {
-    uint64_t w = 0;
-    if (n < 4)
-        return (uint32_t)(larch__load_be64(p, n) >> 32);
-    memcpy(&w, p, 4);
-    return (uint32_t)(larch__be64(w) >> 32);
-}
-
 /* Prefixes up to this long are kept whole in word 3. */
 #define NODE_PREFIX_INLINE 6
 
 /* Word 3 for a node whose keys share the p first bytes of key. */
 static inline uint64_t node_prefix_word(const uint8_t *key, unsigned p) {
-    uint64_t bytes = key_load_be64(key, p < NODE_PREFIX_INLINE ? p : NODE_PREFIX_INLINE);
+    uint64_t bytes = larch__load_be64(key, p < NODE_PREFIX_INLINE ? p : NODE_PREFIX_INLINE);
     return (bytes & ~(uint64_t)0xffff) | p;
 }
 

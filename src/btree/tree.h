@@ -43,7 +43,7 @@ static inline void tree_count_restart(larch_btree *t) {
 static inline void search_key_init(struct search_key *k, const void *key, size_t len) {
     k->bytes = key;
     k->len = len;
-    k->word = key_load_be64(key, len);
+    k->word = larch__load_be64(key, len);
     k->head = (uint32_t)(k->word >> 32);
 }
 

@@ -38,12 +38,23 @@ static inline uint64_t larch__be64(uint64_t native) {
 #endif
 }
 
-/* Up to 8 bytes of p as a big-endian integer, zero-padded on the right. */
+/* Up to 8 bytes of p as a big-endian integer, zero-padded on the right. Loads of
+ * fixed size (two overlapping ones for 4 to 7 bytes): a copy of n bytes compiles
+ * to a byte loop, and every search key and bucket key goes through here. */
 static inline uint64_t larch__load_be64(const uint8_t *p, size_t n) {
-    uint64_t w = 0;
-    if (n) /* p may be NULL for the empty key */
-        memcpy(&w, p, n < 8 ? n : 8);
-    return larch__be64(w);
+    uint64_t w = 0, tail = 0;
+    if (n >= 8) {
+        memcpy(&w, p, 8);
+        return larch__be64(w);
+    }
+    if (n < 4) {
+        if (n) /* p may be NULL for the empty key */
+            memcpy(&w, p, n);
+        return larch__be64(w);
+    }
+    memcpy(&w, p, 4);
+    memcpy(&tail, p + n - 4, 4);
+    return larch__be64(w) | larch__be64(tail) >> 8 * (n - 4);
 }
 
 /* The first 4 bytes of a key, big-endian, zero-padded: most comparisons of keys
