@@ -373,9 +373,11 @@ struct write_op {
     larch_update_fn fn;
     void *ctx;
     bool fn_invalid; /* update's fn returned something else than the three answers */
-    /* The leaf is the caller's (larch__art_insert_leaf): it must stay the key's leaf,
-     * so no bucket may take its key in (no bucket ever forms in such a tree). */
-    bool caller_leaf;
+    /* An insert of a leaf the caller built and owns (larch__art_insert_leaf): it
+     * must stay the key's leaf, so no bucket may take its key in (no bucket ever
+     * forms in such a tree); if the key is present, its leaf goes to *found. */
+    struct art_leaf *caller_leaf;
+    struct art_leaf **found;
 };
 
 /* Whether an absent key may be stored: only then is memory needed. */
@@ -792,6 +794,21 @@ static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, si
     return op_result(op, false, STORE);
 }
 
+/* An insert of a caller's leaf found the key present: its leaf goes to *found, with
+ * no lock (nothing changes; the validation proves the leaf was in the tree while
+ * its slot was read). A bucket cannot be there: no bucket forms in such a tree. */
+static int present_caller_leaf(struct spot *s, struct write_op *op) {
+    if (s->kind != SPOT_PRESENT) {
+        spot_release(s);
+        return LARCH_EINVAL;
+    }
+    if (!s->locked && !vlock_validate(&s->node->lock, s->v))
+        return RESTART;
+    spot_release(s);
+    *op->found = s->leaf;
+    return LARCH_EXISTS;
+}
+
 static int write(larch_art *t, const void *key, size_t len, struct write_op *op) {
     if (!t || (op->kind == OP_UPDATE && !op->fn))
         return LARCH_EINVAL;
@@ -801,7 +818,7 @@ static int write(larch_art *t, const void *key, size_t len, struct write_op *op)
     /* Room to retire a leaf or a node without allocating later. */
     if (larch__epoch_reserve() != LARCH_OK)
         return LARCH_ENOMEM;
-    struct spares sp = {0};
+    struct spares sp = {.leaf = op->caller_leaf};
     struct larch__backoff backoff = {0};
     bool compact = false;
     larch_epoch_pin();
@@ -810,7 +827,10 @@ static int write(larch_art *t, const void *key, size_t len, struct write_op *op)
         bool locked = attempt >= larch__art_optimistic_attempts;
         rc = RESTART;
         if (locate(t, key, len, locked, &s)) {
-            if (s.kind == SPOT_PRESENT)
+            if (op->caller_leaf &&
+                (s.kind == SPOT_PRESENT || s.kind == SPOT_IN_BUCKET || s.kind == SPOT_BUCKET_ADD))
+                rc = present_caller_leaf(&s, op);
+            else if (s.kind == SPOT_PRESENT)
                 rc = apply_present(t, &s, key, op, &compact);
             else if (s.kind == SPOT_IN_BUCKET)
                 rc = apply_in_bucket(t, &s, op, &compact);
@@ -826,7 +846,8 @@ static int write(larch_art *t, const void *key, size_t len, struct write_op *op)
     if (compact)
         art_compact(t, key, len);
     larch_epoch_unpin();
-    larch__free(sp.leaf);
+    if (sp.leaf != op->caller_leaf) /* (the caller's leaf stays the caller's) */
+        larch__free(sp.leaf);
     if (sp.node)
         art_node_free(sp.node);
     if (sp.pair)
@@ -863,45 +884,13 @@ int larch_art_update(larch_art *t, const void *key, size_t len, larch_update_fn 
 /* ---- leaves the caller owns (the memtable's records) -------------------------- */
 
 int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf **found) {
-    if (!t || !leaf || !found)
+    if (!leaf || !found)
         return LARCH_EINVAL;
-    int rc = larch__key_check(leaf->key, leaf->len);
-    if (rc)
-        return rc;
-    if (larch__epoch_reserve() != LARCH_OK) /* room to retire a node a growth replaces */
-        return LARCH_ENOMEM;
     /* relaxed: the leaf is the caller's and not shared yet; take_leaf stores the
      * same value back before the slot's release store publishes it. */
     struct write_op op = {.kind = OP_INSERT,
                           .val = atomic_load_explicit(&leaf->value, memory_order_relaxed),
-                          .caller_leaf = true};
-    struct spares sp = {.leaf = leaf};
-    struct larch__backoff backoff = {0};
-    larch_epoch_pin();
-    for (unsigned attempt = 0;; attempt++) {
-        struct spot s;
-        rc = RESTART;
-        if (locate(t, leaf->key, leaf->len, attempt >= larch__art_optimistic_attempts, &s)) {
-            if (s.kind == SPOT_IN_BUCKET || s.kind == SPOT_BUCKET_ADD) {
-                /* Not in a tree whose leaves are all its caller's: none has a bucket. */
-                spot_release(&s);
-                rc = LARCH_EINVAL;
-            } else if (s.kind != SPOT_PRESENT) {
-                rc = apply_absent(t, &s, leaf->key, leaf->len, &op, &sp);
-            } else if (s.locked || vlock_validate(&s.node->lock, s.v)) {
-                /* Present: nothing changes, so no lock is needed; the validation
-                 * proves the leaf was in the tree while its slot was read. */
-                spot_release(&s);
-                *found = s.leaf;
-                rc = LARCH_EXISTS;
-            }
-        }
-        if (rc != RESTART)
-            break;
-        restart_wait(t, &backoff);
-    }
-    larch_epoch_unpin();
-    if (sp.node)
-        art_node_free(sp.node);
-    return rc;
+                          .caller_leaf = leaf,
+                          .found = found};
+    return write(t, leaf->key, leaf->len, &op);
 }
