@@ -39,7 +39,7 @@ struct bench_index {
 
 /* The adapters (index_*.c); each exists only when its index was built. */
 extern const struct bench_index bench_index_art, bench_index_btree, bench_index_rwlock,
-    bench_index_hash, bench_index_memtable;
+    bench_index_hash, bench_index_memtable, bench_index_memtable_btree;
 
 /* NULL-terminated, in the default order: the larch trees that were built, then the
  * baselines. The memtable (100-byte values, its own workload) runs only when

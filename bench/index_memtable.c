@@ -85,6 +85,12 @@ static void *mt_create(size_t n_hint, int u64_keys) {
     return larch_memtable_new();
 }
 
+static void *mt_create_btree(size_t n_hint, int u64_keys) {
+    (void)n_hint, (void)u64_keys;
+    heap_at_create = heap_in_use();
+    return larch_memtable_new_btree();
+}
+
 static void mt_destroy(void *ix) {
     larch_memtable_free(ix);
 }
@@ -144,6 +150,21 @@ const struct bench_index bench_index_memtable = {
     .what = "larch_memtable: MVCC memtable, 100-byte values, reads at the latest snapshot",
     .versioned = 1,
     .create = mt_create,
+    .destroy = mt_destroy,
+    .put = mt_put,
+    .get = mt_get,
+    .del = mt_del,
+    .scan = mt_scan,
+    .memory = mt_memory,
+    .thread_begin = mt_thread_begin,
+    .thread_end = mt_thread_end,
+};
+
+const struct bench_index bench_index_memtable_btree = {
+    .name = "memtable-btree",
+    .what = "larch_memtable over the B+ tree (larch_memtable_new_btree), the same workload",
+    .versioned = 1,
+    .create = mt_create_btree,
     .destroy = mt_destroy,
     .put = mt_put,
     .get = mt_get,

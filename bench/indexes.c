@@ -1,7 +1,7 @@
 /* indexes.c: the indexes this build of larch-bench can measure. The larch
  * structures join when their headers exist at configure time; the baselines when
  * their Debian packages are installed (see bench/CMakeLists.txt). The memtable
- * is found by name only. */
+ * (over the ART, or over the B+ tree as memtable-btree) is found by name only. */
 #include "index.h"
 
 #include <string.h>
@@ -22,7 +22,8 @@ const struct bench_index *const bench_indexes[] = {
     NULL,
 };
 
-static const char *const all_names[] = {"art", "btree", "memtable", "rwlock", "hash"};
+static const char *const all_names[] = {"art",    "btree", "memtable", "memtable-btree",
+                                        "rwlock", "hash"};
 
 const struct bench_index *bench_index_find(const char *name, int *known) {
     for (int i = 0; bench_indexes[i]; i++)
@@ -31,6 +32,8 @@ const struct bench_index *bench_index_find(const char *name, int *known) {
 #ifdef LARCH_BENCH_HAVE_MEMTABLE
     if (!strcmp(name, "memtable"))
         return &bench_index_memtable;
+    if (!strcmp(name, "memtable-btree"))
+        return &bench_index_memtable_btree;
 #endif
     *known = 0;
     for (size_t i = 0; i < sizeof all_names / sizeof all_names[0]; i++)
