@@ -713,12 +713,12 @@ static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t 
         spot_release(s);
         return RESTART;
     }
-    struct art_bucket *bigger = art_bucket_new(art_bucket_cap_for(count + 1), b->klen);
+    struct art_bucket *bigger = art_bucket_copy_insert(art_bucket_cap_for(count + 1), b, count,
+                                                       s->pos, larch__load_be64(key, len));
     if (!bigger) {
         spot_release(s);
         return LARCH_ENOMEM;
     }
-    art_bucket_copy_insert(bigger, b, count, s->pos, larch__load_be64(key, len));
     if (!spot_lock(s, true)) {
         art_node_free(&bigger->h);
         return RESTART;

@@ -20,9 +20,11 @@ unsigned art_bucket_cap_for(unsigned n) {
     return cap < ART_BUCKET_MAX ? cap : ART_BUCKET_MAX;
 }
 
-struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
-    unsigned words = art_bucket_hints(cap) + 2 * cap;
-    struct art_bucket *b = larch__malloc(sizeof *b + words * sizeof(uint64_t));
+/* A bucket whose pairs are not initialised yet (the caller zeroes or fills them
+ * all before publishing it). */
+static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
+    _Static_assert(sizeof(struct art_bucket) == 64, "a bucket's header is one line");
+    struct art_bucket *b = larch__aligned_alloc(64, sizeof *b + 2 * cap * sizeof(uint64_t));
     if (!b)
         return NULL;
     vlock_init(&b->h.lock);
@@ -37,8 +39,23 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
     b->unused = 0;
     atomic_init(&b->off, 0);
     b->unused2 = 0;
-    for (unsigned i = 0; i < words; i++)
-        atomic_init(&b->words[i], i < ART_HINTS && art_bucket_hints(cap) ? UINT64_MAX : 0);
+    atomic_init(&b->first, 0);
+    atomic_init(&b->last, 0);
+    b->unused3 = 0;
+    return b;
+}
+
+/* Zero pairs [from, to) of an unpublished bucket (which nobody else reads yet, so
+ * plain stores: the release that publishes the bucket orders them). */
+static void zero_pairs(struct art_bucket *b, unsigned from, unsigned to) {
+    if (to > from)
+        memset((void *)art_bucket_pair(b, from), 0, 2 * (to - from) * sizeof(uint64_t));
+}
+
+struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
+    struct art_bucket *b = bucket_alloc(cap, klen);
+    if (b)
+        zero_pairs(b, 0, cap);
     return b;
 }
 
@@ -47,124 +64,140 @@ static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
 }
 
-static void set_hint(struct art_bucket *b, unsigned j, uint64_t key, unsigned at) {
-    _Atomic uint64_t *pw = &b->words[ART_HINTS + j / 4];
-    unsigned shift = 16 * (j % 4);
-    uint64_t w = atomic_load_explicit(pw, memory_order_relaxed);
-    w = (w & ~((uint64_t)0xffff << shift)) | (uint64_t)at << shift;
-    atomic_store_explicit(&b->words[j], key, memory_order_relaxed);
-    atomic_store_explicit(pw, w, memory_order_relaxed);
-}
-
-void art_bucket_resample(struct art_bucket *b) {
-    if (!art_bucket_hints(b->cap))
-        return;
-    unsigned c = art_count(&b->h);
-    for (unsigned j = 0; j < ART_HINTS; j++) {
-        unsigned at = art_hint_pos(j, c); /* (< c unless c is 0: then the end) */
-        set_hint(b, j, at < c ? art_bucket_key(b, at) : UINT64_MAX, at < c ? at : c);
-    }
-}
-
-/* After an insert at pos (+1) or a delete at pos (-1), under the lock: the hints
- * past pos move with their keys; one whose key was deleted samples the key that
- * takes its place (or the end). */
-static void shift_hints(struct art_bucket *b, unsigned pos, int by) {
-    if (!art_bucket_hints(b->cap))
-        return;
-    unsigned count = art_count(&b->h);
-    for (unsigned j = 0; j < ART_HINTS; j++) {
-        unsigned at = art_hint_at(b, j);
-        if (by > 0 && at >= pos)
-            set_hint(b, j, art_hint_key(b, j), at + 1);
-        else if (by < 0 && at > pos)
-            set_hint(b, j, art_hint_key(b, j), at - 1);
-        else if (by < 0 && at == pos)
-            set_hint(b, j, pos < count ? art_bucket_key(b, pos) : UINT64_MAX, pos);
-    }
-}
-
-/* (relaxed loads: the holder reads its own bucket. The arrays are passed in, so
- * that no atomic store makes the compiler read the bucket's header again.) */
-static inline void move_entry(_Atomic uint64_t *keys, _Atomic uint64_t *vals, unsigned to,
-                              unsigned from) {
-    atomic_store_explicit(&keys[to], atomic_load_explicit(&keys[from], memory_order_relaxed),
-                          memory_order_relaxed);
-    /* release: a moved value is published again (see the file comment). */
-    atomic_store_explicit(&vals[to], atomic_load_explicit(&vals[from], memory_order_relaxed),
-                          memory_order_release);
-}
-
 static void set_off(struct art_bucket *b, unsigned off) {
     atomic_store_explicit(&b->off, (uint16_t)off, memory_order_relaxed);
 }
 
+static void set_first(struct art_bucket *b, uint64_t kw) {
+    atomic_store_explicit(&b->first, kw, memory_order_relaxed);
+}
+
+static void set_last(struct art_bucket *b, uint64_t kw) {
+    atomic_store_explicit(&b->last, kw, memory_order_relaxed);
+}
+
+/* Move n pairs from `from` to `to` (pair indices), the holder of b's lock moving
+ * its own entries: keys relaxed, values republished with release (see the file
+ * comment). Ascending when moving down, descending when moving up, so no source is
+ * overwritten before it is read. (On x86 each is a plain load and store.) */
+static void move_pairs(_Atomic uint64_t *pairs, unsigned to, unsigned from, unsigned n) {
+    _Atomic uint64_t *d = pairs + 2 * to, *s = pairs + 2 * from;
+    if (to < from) {
+        for (unsigned i = 0; i < 2 * n; i += 2) {
+            atomic_store_explicit(&d[i], atomic_load_explicit(&s[i], memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&d[i + 1], atomic_load_explicit(&s[i + 1], memory_order_relaxed),
+                                  memory_order_release);
+        }
+    } else {
+        for (unsigned i = 2 * n; i > 0; i -= 2) {
+            atomic_store_explicit(&d[i - 1], atomic_load_explicit(&s[i - 1], memory_order_relaxed),
+                                  memory_order_release);
+            atomic_store_explicit(&d[i - 2], atomic_load_explicit(&s[i - 2], memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
+    }
+}
+
 void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value) {
     unsigned count = art_count(&b->h), off = art_bucket_off(b);
-    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
     /* The shorter side moves, if it has room (one side has). */
     bool front = off > 0 && (pos < count - pos || off + count == b->cap);
     if (front) {
-        for (unsigned i = off - 1; i < off - 1 + pos; i++)
-            move_entry(keys, vals, i, i + 1);
+        move_pairs(b->pairs, off - 1, off, pos);
         set_off(b, --off);
     } else {
-        for (unsigned i = off + count; i > off + pos; i--)
-            move_entry(keys, vals, i, i - 1);
+        move_pairs(b->pairs, off + pos + 1, off + pos, count - pos);
     }
-    atomic_store_explicit(&keys[off + pos], kw, memory_order_relaxed);
-    art_bucket_set_value(b, pos, value);
+    _Atomic uint64_t *p = art_bucket_pair(b, off + pos);
+    atomic_store_explicit(&p[0], kw, memory_order_relaxed);
+    /* release: pairs with art_bucket_value's acquire (the value may point to an
+     * object the caller just built). */
+    atomic_store_explicit(&p[1], value, memory_order_release);
     set_count(b, count + 1);
-    shift_hints(b, pos, 1);
+    if (pos == 0)
+        set_first(b, kw);
+    if (pos == count)
+        set_last(b, kw);
 }
 
-void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
-                            unsigned pos, uint64_t kw) {
-    /* The window in the middle of the new arrays: room on both sides. */
-    unsigned off = (to->cap - (count + 1)) / 2, foff = art_bucket_off(from);
+void art_bucket_fill(struct art_bucket *b, unsigned n) {
+    set_off(b, (b->cap - n) / 2); /* room on both sides */
+    set_count(b, n);
+}
+
+void art_bucket_fill_entry(struct art_bucket *b, unsigned i, uint64_t kw, uint64_t value) {
+    _Atomic uint64_t *p = art_bucket_pair(b, art_bucket_off(b) + i);
+    /* relaxed: b is not shared yet; publishing it orders these stores. */
+    atomic_store_explicit(&p[0], kw, memory_order_relaxed);
+    atomic_store_explicit(&p[1], value, memory_order_relaxed);
+    if (i == 0)
+        set_first(b, kw);
+    if (i + 1 == art_count(&b->h))
+        set_last(b, kw);
+}
+
+struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, unsigned count,
+                                          unsigned pos, uint64_t kw) {
+    unsigned foff = art_bucket_off(from);
     if (count > from->cap - foff) /* (torn: the caller's upgrade fails) */
         count = from->cap - foff;
-    _Atomic uint64_t *fk = art_bucket_keys(from) + foff, *fv = art_bucket_vals(from) + foff;
-    _Atomic uint64_t *tk = art_bucket_keys(to) + off, *tv = art_bucket_vals(to) + off;
-    set_off(to, off);
+    if (pos > count)
+        pos = count;
+    struct art_bucket *to = bucket_alloc(cap, from->klen);
+    if (!to)
+        return NULL;
+    /* The window in the middle of the new pairs: room on both sides. Only the pairs
+     * outside it are zeroed: each line of the copy is written once. */
+    unsigned off = (cap - (count + 1)) / 2;
+    zero_pairs(to, 0, off);
+    zero_pairs(to, off + count + 1, cap);
+    _Atomic uint64_t *fp = art_bucket_pair(from, foff), *tp = art_bucket_pair(to, off);
     /* relaxed throughout: `from` is read optimistically (the caller's lock upgrade
      * proves the copy exact), `to` is published with release. */
-    for (unsigned i = 0, j = 0; i < count; i++, j++) {
-        if (i == pos)
-            j++;
-        atomic_store_explicit(&tk[j], atomic_load_explicit(&fk[i], memory_order_relaxed),
-                              memory_order_relaxed);
-        atomic_store_explicit(&tv[j], atomic_load_explicit(&fv[i], memory_order_relaxed),
+    for (unsigned i = 0, j = 0; i < 2 * count; i++, j++) {
+        if (i == 2 * pos)
+            j += 2;
+        atomic_store_explicit(&tp[j], atomic_load_explicit(&fp[i], memory_order_relaxed),
                               memory_order_relaxed);
     }
-    atomic_store_explicit(&tk[pos], kw, memory_order_relaxed);
+    atomic_store_explicit(&tp[2 * pos], kw, memory_order_relaxed);
+    atomic_store_explicit(&tp[2 * pos + 1], 0, memory_order_relaxed);
+    set_off(to, off);
     set_count(to, count + 1);
-    art_bucket_resample(to);
+    set_first(to, atomic_load_explicit(&tp[0], memory_order_relaxed));
+    set_last(to, atomic_load_explicit(&tp[2 * count], memory_order_relaxed));
+    return to;
 }
 
 void art_bucket_remove(struct art_bucket *b, unsigned pos) {
     unsigned count = art_count(&b->h), off = art_bucket_off(b), gone;
-    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
     if (pos < count - 1 - pos) { /* the shorter side moves */
-        for (unsigned i = off + pos; i > off; i--)
-            move_entry(keys, vals, i, i - 1);
+        move_pairs(b->pairs, off + 1, off, pos);
         gone = off;
         set_off(b, off + 1);
     } else {
-        for (unsigned i = off + pos; i + 1 < off + count; i++)
-            move_entry(keys, vals, i, i + 1);
+        move_pairs(b->pairs, off + pos, off + pos + 1, count - 1 - pos);
         gone = off + count - 1;
     }
     /* relaxed: clearing publishes nothing; readers of the old entry fail
      * validation against the version the holder's unlock bumps. */
-    atomic_store_explicit(&keys[gone], 0, memory_order_relaxed);
-    atomic_store_explicit(&vals[gone], 0, memory_order_relaxed);
+    _Atomic uint64_t *p = art_bucket_pair(b, gone);
+    atomic_store_explicit(&p[0], 0, memory_order_relaxed);
+    atomic_store_explicit(&p[1], 0, memory_order_relaxed);
     set_count(b, count - 1);
-    shift_hints(b, pos, -1);
+    if (count == 1) {
+        set_first(b, 0);
+        set_last(b, 0);
+    } else if (pos == 0) {
+        set_first(b, art_bucket_key(b, 0));
+    } else if (pos == count - 1) {
+        set_last(b, art_bucket_key(b, count - 2));
+    }
 }
 
 _Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i) {
-    return &art_bucket_vals(b)[art_bucket_off(b) + i];
+    return art_bucket_pair(b, art_bucket_off(b) + i) + 1;
 }
 
 void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value) {

@@ -1,9 +1,16 @@
 /* Leaf buckets: the bottom of the tree packed. A bucket hangs in a child slot, as
  * a leaf would, and holds, sorted, the whole keys and values of up to
- * ART_BUCKET_MAX keys below that slot, all of one length of at most 8 bytes: keys
- * as big-endian words (one integer comparison each), values beside them in a
- * second array, so a search reads only keys and then one value. The entries fill
- * a window of the arrays, so an insert or a delete moves the shorter side.
+ * ART_BUCKET_MAX keys below that slot, all of one length of at most 8 bytes: each
+ * key as a big-endian word (one integer comparison) with its value beside it, so
+ * the line a search ends on carries the value too. The entries fill a window of
+ * the pairs, so an insert or a delete moves the shorter side.
+ *
+ * A search interpolates between the first and last keys, kept in the header (as
+ * the B+ tree's fixed-format leaves do): at 10M random keys a bucket is out of
+ * cache, and the guess is a few entries off, so a search waits for the header,
+ * then for the guess's line and its prefetched neighbours. A gallop outwards from
+ * the guess, then halving, finds the entry whatever the keys' spread (at worst
+ * about twice a plain halving).
  *
  * A bucket is a node of kind ART_BUCKET with its own version lock. Readers search
  * it optimistically and validate; writers lock it and insert, delete or change a
@@ -22,26 +29,21 @@
 
 #define ART_BUCKET_MAX 256
 #define ART_BUCKET_KEY_MAX 8
-/* Buckets of at least ART_HINT_MIN_CAP entries keep ART_HINTS sample keys with
- * their positions before their keys (after LeanStore's hints), so a search reads
- * the hints (lines beside the header), then the span between two of them, about
- * count / 17 keys, instead of a binary search's lines all over the keys. They are
- * sampled evenly when a bucket is filled or copied; an insert or a delete in
- * place only moves the positions past it (reading no other key's line). A hint
- * (UINT64_MAX, count) stands for "the end". */
-#define ART_HINTS 16
-#define ART_HINT_WORDS (ART_HINTS + ART_HINTS / 4) /* keys, then positions (u16) */
-#define ART_HINT_MIN_CAP 32
+/* Below this many entries a bucket is searched by halving alone. */
+#define ART_BUCKET_GUESS_MIN 16
 
+/* One line: allocated line-aligned, so the header is one line and no pair
+ * straddles two. */
 struct art_bucket {
     struct art_node h; /* no prefix, no end slot; h.count is the number of entries */
     uint16_t cap;      /* fixed at allocation */
     uint8_t klen;      /* the length of every key, fixed at allocation */
     uint8_t unused;
-    _Atomic uint16_t off; /* entry i is keys[off + i], values[off + i] */
+    _Atomic uint16_t off; /* entry i is pair off + i */
     uint16_t unused2;
-    _Atomic uint64_t words[]; /* hints (ART_HINT_WORDS) if cap >= ART_HINT_MIN_CAP,
-                               * then keys[cap], then values[cap] */
+    _Atomic uint64_t first, last; /* the keys of the first and last entries (0: none) */
+    uint64_t unused3;
+    _Atomic uint64_t pairs[]; /* cap pairs: key, value */
 };
 
 static inline struct art_bucket *art_bucket_of(struct art_node *n) {
@@ -50,35 +52,6 @@ static inline struct art_bucket *art_bucket_of(struct art_node *n) {
 
 static inline bool art_is_bucket(uintptr_t w) {
     return !(w & 1) && art_node_of(w)->kind == ART_BUCKET;
-}
-
-/* The words of a bucket's hints: ART_HINT_WORDS or none. */
-static inline unsigned art_bucket_hints(unsigned cap) {
-    return cap >= ART_HINT_MIN_CAP ? ART_HINT_WORDS : 0;
-}
-
-/* Where hint j samples when hints are sampled evenly among count keys. */
-static inline unsigned art_hint_pos(unsigned j, unsigned count) {
-    return (j + 1) * count / (ART_HINTS + 1);
-}
-
-/* Hint j's key and position. relaxed: read optimistically (validated) or by the
- * holder of the bucket's lock. */
-static inline uint64_t art_hint_key(struct art_bucket *b, unsigned j) {
-    return atomic_load_explicit(&b->words[j], memory_order_relaxed);
-}
-
-static inline unsigned art_hint_at(struct art_bucket *b, unsigned j) {
-    uint64_t w = atomic_load_explicit(&b->words[ART_HINTS + j / 4], memory_order_relaxed);
-    return (unsigned)(w >> (16 * (j % 4))) & 0xffff;
-}
-
-static inline _Atomic uint64_t *art_bucket_keys(struct art_bucket *b) {
-    return b->words + art_bucket_hints(b->cap);
-}
-
-static inline _Atomic uint64_t *art_bucket_vals(struct art_bucket *b) {
-    return art_bucket_keys(b) + b->cap;
 }
 
 /* Where the window starts, clamped against torn reads. */
@@ -98,11 +71,16 @@ static inline void art_word_key(uint64_t w, size_t len, uint8_t *out) {
     memcpy(out, &m, len);
 }
 
-/* Entry i's key (0 past the arrays: a torn read). relaxed: an optimistic read
+/* Pair `at` (of cap) of b: its key word, then its value word. */
+static inline _Atomic uint64_t *art_bucket_pair(struct art_bucket *b, unsigned at) {
+    return &b->pairs[2 * at];
+}
+
+/* Entry i's key (0 past the pairs: a torn read). relaxed: an optimistic read
  * validated by the bucket's version, or the holder's. */
 static inline uint64_t art_bucket_key(struct art_bucket *b, unsigned i) {
     unsigned at = art_bucket_off(b) + i;
-    return at < b->cap ? atomic_load_explicit(&art_bucket_keys(b)[at], memory_order_relaxed) : 0;
+    return at < b->cap ? atomic_load_explicit(art_bucket_pair(b, at), memory_order_relaxed) : 0;
 }
 
 /* Entry i's value. acquire: pairs with the release stores of art_bucket_insert
@@ -110,51 +88,93 @@ static inline uint64_t art_bucket_key(struct art_bucket *b, unsigned i) {
  * object it points to. */
 static inline uint64_t art_bucket_value(struct art_bucket *b, unsigned i) {
     unsigned at = art_bucket_off(b) + i;
-    return at < b->cap ? atomic_load_explicit(&art_bucket_vals(b)[at], memory_order_acquire) : 0;
+    return at < b->cap ? atomic_load_explicit(art_bucket_pair(b, at) + 1, memory_order_acquire) : 0;
 }
 
 /* Entry i's value, relaxed: for a copy validated (or made under the lock) with
  * the keys, and republished with release. */
 static inline uint64_t art_bucket_value_relaxed(struct art_bucket *b, unsigned i) {
     unsigned at = art_bucket_off(b) + i;
-    return at < b->cap ? atomic_load_explicit(&art_bucket_vals(b)[at], memory_order_relaxed) : 0;
+    return at < b->cap ? atomic_load_explicit(art_bucket_pair(b, at) + 1, memory_order_relaxed) : 0;
 }
 
-/* The position of the first key >= kw among the first count keys (read
+/* Key i of the count entries starting at pairs (relaxed: validated by the caller). */
+static inline uint64_t art_pairs_key(_Atomic uint64_t *pairs, unsigned i) {
+    return atomic_load_explicit(&pairs[2 * i], memory_order_relaxed);
+}
+
+/* The number of the count keys from pairs[base] on that are below kw, by
+ * branch-free halving: the next probe never waits on a mispredicted branch. */
+static inline unsigned art_pairs_halve(_Atomic uint64_t *pairs, unsigned base, unsigned count,
+                                       uint64_t kw) {
+    if (count == 0)
+        return 0;
+    unsigned start = base;
+    while (count > 1) {
+        unsigned half = count / 2;
+        /* A mask, not a branch: gcc turns the plain conditional into a jump. */
+        base += half & (0u - (unsigned)(art_pairs_key(pairs, base + half) < kw));
+        count -= half;
+    }
+    return base - start + (art_pairs_key(pairs, base) < kw);
+}
+
+/* Where kw falls among count keys running from first to last, as if they were
+ * spread evenly (any words give an index in [0, count), however torn). */
+static inline unsigned art_bucket_guess(uint64_t first, uint64_t last, unsigned count,
+                                        uint64_t kw) {
+    if (kw <= first)
+        return 0;
+    if (kw >= last)
+        return count - 1;
+    double f = (double)(kw - first) / (double)(last - first); /* in (0, 1) */
+    unsigned g = (unsigned)(f * (double)(count - 1) + 0.5);
+    return g < count ? g : count - 1;
+}
+
+/* The position of the first key >= kw among the first count entries (read
  * optimistically: the caller validates). */
 static inline unsigned art_bucket_lower_bound(struct art_bucket *b, unsigned count, uint64_t kw) {
     unsigned off = art_bucket_off(b);
     if (count > b->cap - off) /* (torn) */
         count = b->cap - off;
-    unsigned lo = 0, n = count;
-    _Atomic uint64_t *keys = art_bucket_keys(b) + off;
-    if (art_bucket_hints(b->cap)) {
-        /* How many hints are below kw: the lower bound is past the last of them
-         * and at or before the next. */
-        unsigned below = 0;
-        for (unsigned j = 0; j < ART_HINTS; j++)
-            below += art_hint_key(b, j) < kw;
-        lo = below ? art_hint_at(b, below - 1) + 1 : 0;
-        unsigned hi = below < ART_HINTS ? art_hint_at(b, below) : count;
-        hi = hi < count ? hi : count;
-        lo = lo < hi ? lo : hi; /* (lo past hi: a torn read, validated later) */
-        n = hi - lo;
-        if (n) { /* the span's lines, and the first value's (a search wants it) */
-            __builtin_prefetch(&keys[lo]);
-            __builtin_prefetch(&keys[hi - 1]);
-            __builtin_prefetch(&keys[lo + b->cap]);
+    _Atomic uint64_t *pairs = art_bucket_pair(b, off);
+    if (count < ART_BUCKET_GUESS_MIN)
+        return art_pairs_halve(pairs, 0, count, kw);
+    /* relaxed: validated with the rest. */
+    unsigned g = art_bucket_guess(atomic_load_explicit(&b->first, memory_order_relaxed),
+                                  atomic_load_explicit(&b->last, memory_order_relaxed), count, kw);
+    /* The neighbouring lines, which a guess a few entries off reads next (a
+     * prefetch never faults, so these need no bounds). */
+    __builtin_prefetch((const char *)&pairs[2 * g] - 64);
+    __builtin_prefetch((const char *)&pairs[2 * g] + 64);
+    unsigned lo, hi; /* the answer is in [lo, hi] */
+    if (art_pairs_key(pairs, g) < kw) {
+        lo = g + 1;
+        hi = count;
+        for (unsigned step = 1;; step *= 2) {
+            unsigned p = lo - 1 + step;
+            if (p >= hi)
+                break;
+            if (art_pairs_key(pairs, p) >= kw) {
+                hi = p;
+                break;
+            }
+            lo = p + 1;
+        }
+    } else {
+        lo = 0;
+        hi = g;
+        for (unsigned step = 1; hi >= lo + step; step *= 2) {
+            unsigned p = hi - step;
+            if (art_pairs_key(pairs, p) < kw) {
+                lo = p + 1;
+                break;
+            }
+            hi = p;
         }
     }
-    while (n > 0) {
-        unsigned half = n / 2;
-        if (atomic_load_explicit(&keys[lo + half], memory_order_relaxed) < kw) {
-            lo += half + 1;
-            n -= half + 1;
-        } else {
-            n = half;
-        }
-    }
-    return lo;
+    return lo + art_pairs_halve(pairs, lo, hi - lo, kw);
 }
 
 /* The capacity a bucket of n entries gets: growth by about a quarter (so that a
@@ -171,18 +191,23 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen);
 void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value);
 
 #define art_bucket_copy_insert larch__art_bucket_copy_insert
-/* Into a new, unpublished bucket `to` with room: the count entries of `from` with
- * key kw (its value still to be stored) at pos. */
-void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
-                            unsigned pos, uint64_t kw);
+/* A new, unpublished bucket of capacity cap > count: the count entries of `from`
+ * with key kw (its value still to be stored) at pos; NULL if memory runs out. */
+struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, unsigned count,
+                                          unsigned pos, uint64_t kw);
 
 #define art_bucket_value_slot larch__art_bucket_value_slot
 /* Where entry i's value lives (under the lock, or in an unpublished bucket). */
 _Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i);
 
-#define art_bucket_resample larch__art_bucket_resample
-/* Under b's lock or unpublished: sample the hints evenly again (after a fill). */
-void art_bucket_resample(struct art_bucket *b);
+#define art_bucket_fill larch__art_bucket_fill
+/* A new, empty, unpublished bucket with room for n gets n entries, in the middle
+ * of its pairs; each is then given by art_bucket_fill_entry, in order. */
+void art_bucket_fill(struct art_bucket *b, unsigned n);
+
+#define art_bucket_fill_entry larch__art_bucket_fill_entry
+/* Entry i (of the n a fill gave room for) of an unpublished bucket. */
+void art_bucket_fill_entry(struct art_bucket *b, unsigned i, uint64_t kw, uint64_t value);
 
 #define art_bucket_remove larch__art_bucket_remove
 /* Under b's lock: take the entry at pos out. */

@@ -77,18 +77,14 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
         if (depth && memcmp(k, c->path, depth) != 0)
             fail(c, b, "bucket key %u differs from its path in the first %zu bytes", i, depth);
     }
-    for (unsigned j = 0; art_bucket_hints(b->cap) && j < ART_HINTS; j++) {
-        unsigned at = art_hint_at(b, j);
-        uint64_t key = art_hint_key(b, j);
-        if (at > count || (at < count ? key != art_bucket_key(b, at) : key != UINT64_MAX))
-            fail(c, b, "bucket hint %u is not the key at %u (of %u)", j, at, count);
-        if (j > 0 && (art_hint_at(b, j - 1) > at || art_hint_key(b, j - 1) > key))
-            fail(c, b, "bucket hints not in order at %u", j);
-    }
+    uint64_t first = atomic_load_explicit(&b->first, memory_order_relaxed);
+    uint64_t last = atomic_load_explicit(&b->last, memory_order_relaxed);
+    if (first != art_bucket_key(b, 0) || last != art_bucket_key(b, count - 1))
+        fail(c, b, "bucket's first and last keys are not those of entries 0 and %u", count - 1);
     for (unsigned i = 0; i < b->cap; i++)
         if ((i < off || i >= off + count) &&
-            (atomic_load_explicit(&art_bucket_keys(b)[i], memory_order_relaxed) ||
-             atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed)))
+            (atomic_load_explicit(art_bucket_pair(b, i), memory_order_relaxed) ||
+             atomic_load_explicit(art_bucket_pair(b, i) + 1, memory_order_relaxed)))
             fail(c, b, "bucket slot %u outside the entries (%u from %u) is not empty", i, count,
                  off);
 }

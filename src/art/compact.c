@@ -151,10 +151,10 @@ static int fix_bucket(struct place *p) {
         return RETRY;
     }
     unsigned count = art_count(&b->h);
+    art_bucket_fill(smaller, count);
     for (unsigned i = 0; i < count; i++)
         /* relaxed: b is locked by us; smaller is published with release. */
-        art_bucket_insert(smaller, i, art_bucket_key(b, i), art_bucket_value_relaxed(b, i));
-    art_bucket_resample(smaller);
+        art_bucket_fill_entry(smaller, i, art_bucket_key(b, i), art_bucket_value_relaxed(b, i));
     replace(p, (uintptr_t)smaller);
     return FIXED;
 }
