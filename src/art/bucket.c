@@ -20,10 +20,10 @@ unsigned art_bucket_cap_for(unsigned n) {
     return cap < ART_BUCKET_MAX ? cap : ART_BUCKET_MAX;
 }
 
-/* A bucket whose pairs are not initialised yet (the caller zeroes or fills them
- * all before publishing it). */
+/* A bucket whose slots are not initialised yet (the caller sets them all before
+ * publishing it). */
 static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
-    _Static_assert(sizeof(struct art_bucket) == 64, "a bucket's header is one line");
+    _Static_assert(sizeof(struct art_bucket) == 128, "a bucket's header is two lines");
     struct art_bucket *b = larch__aligned_alloc(64, sizeof *b + 2 * cap * sizeof(uint64_t));
     if (!b)
         return NULL;
@@ -37,35 +37,35 @@ static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
     b->cap = (uint16_t)cap;
     b->klen = (uint8_t)klen;
     b->unused = 0;
-    atomic_init(&b->off, 0);
     b->unused2 = 0;
     atomic_init(&b->first, 0);
     atomic_init(&b->last, 0);
     b->unused3 = 0;
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++) {
+        atomic_init(&b->used[i], 0);
+        b->unused4[i] = 0;
+    }
     return b;
 }
 
-/* Zero pairs [from, to) of an unpublished bucket (which nobody else reads yet, so
- * plain stores: the release that publishes the bucket orders them). */
-static void zero_pairs(struct art_bucket *b, unsigned from, unsigned to) {
-    if (to > from)
-        memset((void *)art_bucket_pair(b, from), 0, 2 * (to - from) * sizeof(uint64_t));
+/* Slots [from, to) of an unpublished bucket become gaps before key kw. */
+static void init_gaps(struct art_bucket *b, unsigned from, unsigned to, uint64_t kw) {
+    for (unsigned i = from; i < to; i++) {
+        atomic_init(art_bucket_pair(b, i), kw);
+        atomic_init(art_bucket_pair(b, i) + 1, 0);
+    }
 }
 
 struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
     struct art_bucket *b = bucket_alloc(cap, klen);
     if (b)
-        zero_pairs(b, 0, cap);
+        init_gaps(b, 0, cap, ART_GAP_KEY);
     return b;
 }
 
 /* (relaxed stores: readers validate.) */
 static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
-}
-
-static void set_off(struct art_bucket *b, unsigned off) {
-    atomic_store_explicit(&b->off, (uint16_t)off, memory_order_relaxed);
 }
 
 static void set_first(struct art_bucket *b, uint64_t kw) {
@@ -76,13 +76,22 @@ static void set_last(struct art_bucket *b, uint64_t kw) {
     atomic_store_explicit(&b->last, kw, memory_order_relaxed);
 }
 
-/* Move n pairs from `from` to `to` (pair indices), the holder of b's lock moving
- * its own entries: keys relaxed, values republished with release (see the file
- * comment). Ascending when moving down, descending when moving up, so no source is
- * overwritten before it is read. (On x86 each is a plain load and store.) */
-static void move_pairs(_Atomic uint64_t *pairs, unsigned to, unsigned from, unsigned n) {
-    _Atomic uint64_t *d = pairs + 2 * to, *s = pairs + 2 * from;
-    if (to < from) {
+static void set_used(struct art_bucket *b, unsigned at, bool used) {
+    uint64_t w = art_bucket_used(b, at / 64), bit = (uint64_t)1 << (at % 64);
+    atomic_store_explicit(&b->used[at / 64], used ? w | bit : w & ~bit, memory_order_relaxed);
+}
+
+static void set_key(struct art_bucket *b, unsigned at, uint64_t kw) {
+    atomic_store_explicit(art_bucket_pair(b, at), kw, memory_order_relaxed);
+}
+
+/* Move the entries of slots [from, from + n) by one slot, down (by < 0) or up,
+ * the holder of b's lock moving its own entries: keys relaxed, values republished
+ * with release (see the file comment). In the order that reads every source
+ * before it is overwritten. (On x86 each is a plain load and store.) */
+static void move_pairs(_Atomic uint64_t *pairs, unsigned from, unsigned n, int by) {
+    _Atomic uint64_t *s = pairs + 2 * from, *d = by < 0 ? s - 2 : s + 2;
+    if (by < 0) {
         for (unsigned i = 0; i < 2 * n; i += 2) {
             atomic_store_explicit(&d[i], atomic_load_explicit(&s[i], memory_order_relaxed),
                                   memory_order_relaxed);
@@ -99,111 +108,154 @@ static void move_pairs(_Atomic uint64_t *pairs, unsigned to, unsigned from, unsi
     }
 }
 
-void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value) {
-    unsigned count = art_count(&b->h), off = art_bucket_off(b);
-    /* The shorter side moves, if it has room (one side has). */
-    bool front = off > 0 && (pos < count - pos || off + count == b->cap);
-    if (front) {
-        move_pairs(b->pairs, off - 1, off, pos);
-        set_off(b, --off);
+void art_bucket_insert(struct art_bucket *b, unsigned at, uint64_t kw, uint64_t value) {
+    unsigned count = art_count(&b->h);
+    if (at >= b->cap || art_bucket_is_used(b, at)) {
+        /* Slots [at, ...) up to the nearest gap after, or (at - 1, ...] down to the
+         * nearest before, move one slot towards it. A gap before `at` holds the key
+         * of the entry that moves into it, and one after the key of an entry past
+         * the slots that move, so every gap still holds its next entry's key. */
+        unsigned up = art_bucket_next(b, at, false);
+        int down = art_bucket_prev(b, (int)at - 1, false);
+        if (up < b->cap && (down < 0 || up - at <= at - 1 - (unsigned)down)) {
+            move_pairs(b->pairs, at, up - at, 1);
+            set_used(b, up, true);
+        } else {
+            move_pairs(b->pairs, (unsigned)down + 1, at - 1 - (unsigned)down, -1);
+            set_used(b, (unsigned)down, true);
+            at--;
+        }
     } else {
-        move_pairs(b->pairs, off + pos + 1, off + pos, count - pos);
+        set_used(b, at, true); /* a gap holding the next key: kw goes in front of it */
     }
-    _Atomic uint64_t *p = art_bucket_pair(b, off + pos);
+    _Atomic uint64_t *p = art_bucket_pair(b, at);
     atomic_store_explicit(&p[0], kw, memory_order_relaxed);
     /* release: pairs with art_bucket_value's acquire (the value may point to an
      * object the caller just built). */
     atomic_store_explicit(&p[1], value, memory_order_release);
     set_count(b, count + 1);
-    if (pos == 0)
+    if (count == 0 || kw < atomic_load_explicit(&b->first, memory_order_relaxed))
         set_first(b, kw);
-    if (pos == count)
+    if (count == 0 || kw > atomic_load_explicit(&b->last, memory_order_relaxed))
         set_last(b, kw);
 }
 
 void art_bucket_fill(struct art_bucket *b, unsigned n) {
-    set_off(b, (b->cap - n) / 2); /* room on both sides */
     set_count(b, n);
 }
 
-void art_bucket_fill_entry(struct art_bucket *b, unsigned i, uint64_t kw, uint64_t value) {
-    _Atomic uint64_t *p = art_bucket_pair(b, art_bucket_off(b) + i);
-    /* relaxed: b is not shared yet; publishing it orders these stores. */
-    atomic_store_explicit(&p[0], kw, memory_order_relaxed);
-    atomic_store_explicit(&p[1], value, memory_order_relaxed);
-    if (i == 0)
-        set_first(b, kw);
-    if (i + 1 == art_count(&b->h))
-        set_last(b, kw);
+/* Where entry i of n goes in an even spread over cap slots (entry 0 in slot 0). */
+static unsigned spread_slot(unsigned i, unsigned n, unsigned cap) {
+    return i * cap / n;
 }
 
-struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, unsigned count,
-                                          unsigned pos, uint64_t kw) {
-    unsigned foff = art_bucket_off(from);
-    if (count > from->cap - foff) /* (torn: the caller's upgrade fails) */
-        count = from->cap - foff;
-    if (pos > count)
-        pos = count;
+unsigned art_bucket_fill_entry(struct art_bucket *b, unsigned i, unsigned n, uint64_t kw,
+                               uint64_t value) {
+    unsigned at = spread_slot(i, n, b->cap), from = i ? spread_slot(i - 1, n, b->cap) + 1 : 0;
+    /* relaxed (and init): b is not shared yet; publishing it orders these stores. */
+    init_gaps(b, from, at, kw);
+    atomic_store_explicit(art_bucket_pair(b, at), kw, memory_order_relaxed);
+    atomic_store_explicit(art_bucket_pair(b, at) + 1, value, memory_order_relaxed);
+    set_used(b, at, true);
+    if (i == 0)
+        set_first(b, kw);
+    if (i + 1 == n) {
+        set_last(b, kw);
+        init_gaps(b, at + 1, b->cap, ART_GAP_KEY);
+    }
+    return at;
+}
+
+struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, uint64_t kw,
+                                          unsigned *at) {
+    /* The entries, kw among them, gathered first (relaxed loads: `from` is read
+     * optimistically, and the caller's lock upgrade proves the copy exact; a torn
+     * one only has to stay inside both buckets). */
+    uint64_t keys[ART_BUCKET_MAX], vals[ART_BUCKET_MAX];
+    unsigned n = 0, mark = 0;
+    bool placed = false;
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS && 64 * i < from->cap; i++) {
+        for (uint64_t w = art_bucket_used(from, i); w && n + !placed < cap; w &= w - 1) {
+            unsigned f = 64 * i + (unsigned)__builtin_ctzll(w);
+            uint64_t fk = art_bucket_key(from, f);
+            if (!placed && kw < fk) {
+                placed = true;
+                mark = n;
+                keys[n] = kw;
+                vals[n++] = 0;
+            }
+            keys[n] = fk;
+            vals[n++] = art_bucket_value_relaxed(from, f);
+        }
+    }
+    if (!placed) {
+        mark = n;
+        keys[n] = kw;
+        vals[n++] = 0;
+    }
     struct art_bucket *to = bucket_alloc(cap, from->klen);
     if (!to)
         return NULL;
-    /* The window in the middle of the new pairs: room on both sides. Only the pairs
-     * outside it are zeroed: each line of the copy is written once. */
-    unsigned off = (cap - (count + 1)) / 2;
-    zero_pairs(to, 0, off);
-    zero_pairs(to, off + count + 1, cap);
-    _Atomic uint64_t *fp = art_bucket_pair(from, foff), *tp = art_bucket_pair(to, off);
-    /* relaxed throughout: `from` is read optimistically (the caller's lock upgrade
-     * proves the copy exact), `to` is published with release. */
-    for (unsigned i = 0, j = 0; i < 2 * count; i++, j++) {
-        if (i == 2 * pos)
-            j += 2;
-        atomic_store_explicit(&tp[j], atomic_load_explicit(&fp[i], memory_order_relaxed),
-                              memory_order_relaxed);
+    /* Spread evenly (entry i in slot i * cap / n), each gap holding the next key;
+     * each slot of `to` written once, with plain stores: it is published with
+     * release. */
+    uint64_t used[ART_BUCKET_USED_WORDS] = {0};
+    unsigned slot = 0, step = cap / n, rest = cap % n, err = 0;
+    for (unsigned i = 0; i < n; i++) {
+        _Atomic uint64_t *p = art_bucket_pair(to, slot);
+        atomic_init(&p[0], keys[i]);
+        atomic_init(&p[1], vals[i]);
+        used[slot / 64] |= (uint64_t)1 << (slot % 64);
+        if (i == mark)
+            *at = slot;
+        unsigned next = slot + step + ((err += rest) >= n);
+        if (err >= n)
+            err -= n;
+        uint64_t gap_key = i + 1 < n ? keys[i + 1] : ART_GAP_KEY;
+        for (unsigned g = slot + 1; g < next && g < cap; g++) {
+            atomic_init(art_bucket_pair(to, g), gap_key);
+            atomic_init(art_bucket_pair(to, g) + 1, 0);
+        }
+        slot = next;
     }
-    atomic_store_explicit(&tp[2 * pos], kw, memory_order_relaxed);
-    atomic_store_explicit(&tp[2 * pos + 1], 0, memory_order_relaxed);
-    set_off(to, off);
-    set_count(to, count + 1);
-    set_first(to, atomic_load_explicit(&tp[0], memory_order_relaxed));
-    set_last(to, atomic_load_explicit(&tp[2 * count], memory_order_relaxed));
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++)
+        atomic_init(&to->used[i], used[i]);
+    set_count(to, n);
+    set_first(to, keys[0]);
+    set_last(to, keys[n - 1]);
     return to;
 }
 
-void art_bucket_remove(struct art_bucket *b, unsigned pos) {
-    unsigned count = art_count(&b->h), off = art_bucket_off(b), gone;
-    if (pos < count - 1 - pos) { /* the shorter side moves */
-        move_pairs(b->pairs, off + 1, off, pos);
-        gone = off;
-        set_off(b, off + 1);
-    } else {
-        move_pairs(b->pairs, off + pos, off + pos + 1, count - 1 - pos);
-        gone = off + count - 1;
-    }
-    /* relaxed: clearing publishes nothing; readers of the old entry fail
-     * validation against the version the holder's unlock bumps. */
-    _Atomic uint64_t *p = art_bucket_pair(b, gone);
-    atomic_store_explicit(&p[0], 0, memory_order_relaxed);
-    atomic_store_explicit(&p[1], 0, memory_order_relaxed);
+void art_bucket_remove(struct art_bucket *b, unsigned at) {
+    unsigned count = art_count(&b->h), next = art_bucket_next(b, at + 1, true);
+    int prev = art_bucket_prev(b, (int)at - 1, true);
+    uint64_t next_key = art_bucket_key(b, next); /* (ART_GAP_KEY if none) */
+    /* The slot and the gaps before it now lead to the next entry. relaxed:
+     * clearing publishes nothing; readers of the old entry fail validation against
+     * the version the holder's unlock bumps. */
+    set_used(b, at, false);
+    atomic_store_explicit(art_bucket_pair(b, at) + 1, 0, memory_order_relaxed);
+    for (int i = (int)at; i > prev; i--)
+        set_key(b, (unsigned)i, next_key);
     set_count(b, count - 1);
     if (count == 1) {
         set_first(b, 0);
         set_last(b, 0);
-    } else if (pos == 0) {
-        set_first(b, art_bucket_key(b, 0));
-    } else if (pos == count - 1) {
-        set_last(b, art_bucket_key(b, count - 2));
+    } else if (prev < 0) {
+        set_first(b, next_key);
+    } else if (next >= b->cap) {
+        set_last(b, art_bucket_key(b, (unsigned)prev));
     }
 }
 
-_Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i) {
-    return art_bucket_pair(b, art_bucket_off(b) + i) + 1;
+_Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned at) {
+    return art_bucket_pair(b, at) + 1;
 }
 
-void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value) {
+void art_bucket_set_value(struct art_bucket *b, unsigned at, uint64_t value) {
     /* release: pairs with art_bucket_value's acquire (the value may point to an
      * object the caller just built). */
-    atomic_store_explicit(art_bucket_value_slot(b, pos), value, memory_order_release);
+    atomic_store_explicit(art_bucket_value_slot(b, at), value, memory_order_release);
 }
 
 unsigned art_bucket_shrink_cap(struct art_bucket *b) {

@@ -67,11 +67,13 @@ bool art_build(const struct art_entry *e, unsigned n, size_t depth, unsigned mar
     if (!b)
         return false;
     art_bucket_fill(b, n);
-    for (unsigned i = 0; i < n; i++)
-        art_bucket_fill_entry(b, i, larch__load_be64(e[i].key, e[i].len), e[i].value);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned at =
+            art_bucket_fill_entry(b, i, n, larch__load_be64(e[i].key, e[i].len), e[i].value);
+        if (i == mark)
+            out->value_slot = art_bucket_value_slot(b, at);
+    }
     out->word = (uintptr_t)b;
-    if (mark < n)
-        out->value_slot = art_bucket_value_slot(b, mark);
     return true;
 }
 

@@ -202,17 +202,18 @@ static int cmp_bound(const struct walk *w, uint64_t kw, unsigned klen) {
     return larch__key_cmp(k, klen, w->bound, w->blen);
 }
 
-/* Where a walk starts in bucket b of count entries: the first entry on the walk's
- * side of the bound (count or -1 if none). Read optimistically: the caller
- * validates before it uses any entry. */
-static int bucket_start(const struct walk *w, const struct walk_frame *f, struct art_bucket *b,
-                        unsigned count) {
+/* Where a walk starts in bucket b: the first slot on the walk's side of the bound
+ * (cap or -1 if none; it may be a gap, which the walk passes over). Read
+ * optimistically: the caller validates before it uses any entry. */
+static int bucket_start(const struct walk *w, const struct walk_frame *f, struct art_bucket *b) {
+    unsigned cap = b->cap;
     if (!f->tight)
-        return w->dir > 0 ? 0 : (int)count - 1;
-    /* The first entry past the bound (ascending) or past it or at it (descending,
-     * or ascending and exclusive), by binary search. */
+        return w->dir > 0 ? 0 : (int)cap - 1;
+    /* The first slot past the bound (ascending) or past it or at it (descending,
+     * or ascending and exclusive), by binary search: a gap holds its next entry's
+     * key (or one above every key), so the keys of all slots ascend. */
     bool after_equal = w->dir > 0 ? !w->inclusive : w->inclusive;
-    unsigned lo = 0, n = count;
+    unsigned lo = 0, n = cap;
     while (n > 0) {
         unsigned half = n / 2;
         int c = cmp_bound(w, art_bucket_key(b, lo + half), b->klen);
@@ -226,21 +227,30 @@ static int bucket_start(const struct walk *w, const struct walk_frame *f, struct
     return w->dir > 0 ? (int)lo : (int)lo - 1;
 }
 
+/* The first slot holding an entry from slot i on, in direction dir (cap or -1 if
+ * none). */
+static int bucket_step(struct art_bucket *b, int i, int dir) {
+    if (dir > 0)
+        return i >= (int)b->cap ? (int)b->cap : (int)art_bucket_next(b, (unsigned)i, true);
+    return art_bucket_prev(b, i, true);
+}
+
 /* The next run of f's bucket: up to RUN_MAX entries read, validated once, then
  * emitted. */
 static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, void *ctx,
                         struct last_key *last) {
     struct art_bucket *b = art_bucket_of(f->node);
-    unsigned count = art_bucket_count(b), klen = b->klen;
+    unsigned klen = b->klen;
     if (f->phase == PHASE_FIRST) {
-        f->next = (int16_t)bucket_start(w, f, b, count);
+        f->next = (int16_t)bucket_start(w, f, b);
         f->phase = PHASE_SECOND;
     }
     uint64_t key[RUN_MAX], value[RUN_MAX];
     unsigned got = 0;
-    for (int i = f->next; i >= 0 && i < (int)count && got < RUN_MAX; i += w->dir, got++) {
-        key[got] = art_bucket_key(b, (unsigned)i);
-        value[got] = art_bucket_value(b, (unsigned)i);
+    int at = bucket_step(b, f->next, w->dir);
+    for (; at >= 0 && at < (int)b->cap && got < RUN_MAX; at = bucket_step(b, at + w->dir, w->dir)) {
+        key[got] = art_bucket_key(b, (unsigned)at);
+        value[got++] = art_bucket_value(b, (unsigned)at);
     }
     if (klen > ART_BUCKET_KEY_MAX || !vlock_validate(&b->h.lock, f->v))
         return RESTART;
@@ -248,7 +258,7 @@ static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, 
         f->phase = PHASE_DONE;
         return 0;
     }
-    f->next = (int16_t)(f->next + w->dir * (int)got);
+    f->next = (int16_t)at;
     /* As hand_out, but the last key taken is copied (to bound a restart) once, at
      * the end. */
     unsigned taken = 0;

@@ -1,8 +1,10 @@
-/* Bucket searches (art_bucket_lower_bound) on keys spread unevenly: a search
- * starts from a guess interpolated between the bucket's first and last keys, so
- * keys bunched at one end, spaced exponentially or in clusters put the guess far
- * from the answer. Every search is compared with a linear pass over the bucket's
- * keys, for every size from 1 to ART_BUCKET_MAX and windows at either end. */
+/* Bucket searches (art_bucket_find) on keys spread unevenly: a search starts from
+ * a guess interpolated between the bucket's first and last keys, so keys bunched
+ * at one end, spaced exponentially or in clusters put the guess far from the
+ * answer. Every search is compared with a linear pass, for every size from 1 to
+ * ART_BUCKET_MAX, in buckets filled evenly and in buckets whose gaps inserts and
+ * deletes have moved anywhere; and the gapped layout's invariants are checked
+ * after every change. */
 #include "art/bucket.h"
 #include "harness.h"
 
@@ -54,94 +56,177 @@ static void make_keys(enum spread how, unsigned n, uint64_t *rng, uint64_t *keys
     }
 }
 
-static unsigned linear_lower_bound(const uint64_t *keys, unsigned n, uint64_t kw) {
+/* The bucket's invariants: entries ascend through the slots, each gap holds its
+ * next entry's key (ART_GAP_KEY past the last) and no value, the bitmap counts
+ * the entries, first and last are the ends; and its entries are keys[0..n). */
+static void bucket_holds(struct art_bucket *b, const uint64_t *keys, const uint64_t *vals,
+                         unsigned n) {
+    CHECK_EQ(art_count(&b->h), n);
+    uint64_t next = ART_GAP_KEY;
+    unsigned left = n;
+    for (int at = (int)b->cap - 1; at >= 0; at--) {
+        uint64_t kw = art_bucket_key(b, (unsigned)at);
+        if (!art_bucket_is_used(b, (unsigned)at)) {
+            CHECK_EQ(kw, next);
+            CHECK_EQ(art_bucket_value(b, (unsigned)at), 0);
+            continue;
+        }
+        REQUIRE(left > 0);
+        left--;
+        CHECK_EQ(kw, keys[left]);
+        CHECK_EQ(art_bucket_value(b, (unsigned)at), vals[left]);
+        next = kw;
+    }
+    CHECK_EQ(left, 0);
+    CHECK_EQ(atomic_load(&b->first), n ? keys[0] : 0);
+    CHECK_EQ(atomic_load(&b->last), n ? keys[n - 1] : 0);
+}
+
+/* A find of kw against a linear pass: the entry's slot if present, else cap and
+ * the lower bound (the first slot whose key is not below kw). */
+static void find_matches_linear(struct art_bucket *b, const uint64_t *keys, const uint64_t *vals,
+                                unsigned n, uint64_t kw) {
     unsigned i = 0;
     while (i < n && keys[i] < kw)
         i++;
-    return i;
-}
-
-static void search_matches_linear(struct art_bucket *b, const uint64_t *keys, unsigned n,
-                                  uint64_t kw) {
-    unsigned want = linear_lower_bound(keys, n, kw);
-    unsigned got = art_bucket_lower_bound(b, art_bucket_count(b), kw);
-    CHECK_EQ(got, want);
+    bool present = i < n && keys[i] == kw;
+    unsigned at, e = art_bucket_find(b, kw, &at);
+    CHECK_EQ(art_bucket_get(b, kw), e);
+    if (present) {
+        REQUIRE(e < b->cap);
+        CHECK(art_bucket_is_used(b, e));
+        CHECK_EQ(art_bucket_key(b, e), kw);
+        CHECK_EQ(art_bucket_value(b, e), vals[i]);
+        return;
+    }
+    CHECK_EQ(e, b->cap);
+    unsigned lower = 0;
+    while (lower < b->cap && art_bucket_key(b, lower) < kw)
+        lower++;
+    CHECK_EQ(at, lower);
 }
 
 /* Every key, its neighbours, both ends and random words. */
-static void probe(struct art_bucket *b, const uint64_t *keys, unsigned n, uint64_t *rng) {
+static void probe(struct art_bucket *b, const uint64_t *keys, const uint64_t *vals, unsigned n,
+                  uint64_t *rng) {
+    bucket_holds(b, keys, vals, n);
     for (unsigned i = 0; i < n; i++) {
-        search_matches_linear(b, keys, n, keys[i]);
-        search_matches_linear(b, keys, n, keys[i] - 1);
-        search_matches_linear(b, keys, n, keys[i] + 1);
+        find_matches_linear(b, keys, vals, n, keys[i]);
+        find_matches_linear(b, keys, vals, n, keys[i] - 1);
+        find_matches_linear(b, keys, vals, n, keys[i] + 1);
     }
-    search_matches_linear(b, keys, n, 0);
-    search_matches_linear(b, keys, n, UINT64_MAX);
+    find_matches_linear(b, keys, vals, n, 0);
+    find_matches_linear(b, keys, vals, n, UINT64_MAX);
     for (int q = 0; q < 64; q++)
-        search_matches_linear(b, keys, n, test_rand(rng));
+        find_matches_linear(b, keys, vals, n, test_rand(rng));
 }
 
 static void searches_match_a_linear_pass(void) {
-    uint64_t rng = 42, keys[ART_BUCKET_MAX];
+    uint64_t rng = 42, keys[ART_BUCKET_MAX], vals[ART_BUCKET_MAX];
     for (int how = 0; how < SPREADS; how++) {
         for (unsigned n = 1; n <= ART_BUCKET_MAX; n++) {
             make_keys((enum spread)how, n, &rng, keys);
             struct art_bucket *b = art_bucket_new(art_bucket_cap_for(n), 8);
             REQUIRE(b != NULL);
             art_bucket_fill(b, n);
-            for (unsigned i = 0; i < n; i++)
-                art_bucket_fill_entry(b, i, keys[i], i);
-            probe(b, keys, n, &rng);
+            for (unsigned i = 0; i < n; i++) {
+                vals[i] = i + 1;
+                unsigned at = art_bucket_fill_entry(b, i, n, keys[i], vals[i]);
+                CHECK(at < b->cap);
+            }
+            probe(b, keys, vals, n, &rng);
             art_node_free(&b->h);
         }
     }
 }
 
-/* Inserts at the front and the back move the window to either end of the pairs,
- * and deletes move it back; first and last follow, and searches stay exact. */
-static void first_and_last_follow_inserts_and_deletes(void) {
-    uint64_t rng = 7, keys[ART_BUCKET_MAX];
+/* Keys inserted in random order into a bucket of ART_BUCKET_MAX slots until it is
+ * full (so inserts meet gaps, then entries to move either way), then deleted in
+ * random order: after each change the invariants hold and searches are exact. */
+static void inserts_and_deletes_keep_gaps_exact(void) {
+    uint64_t rng = 7, keys[ART_BUCKET_MAX], order[ART_BUCKET_MAX];
     for (int how = 0; how < SPREADS; how++) {
-        make_keys((enum spread)how, ART_BUCKET_MAX, &rng, keys);
+        make_keys((enum spread)how, ART_BUCKET_MAX, &rng, order);
+        for (unsigned i = ART_BUCKET_MAX; i > 1; i--) { /* shuffle */
+            unsigned j = (unsigned)(test_rand(&rng) % i);
+            uint64_t x = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = x;
+        }
         struct art_bucket *b = art_bucket_new(ART_BUCKET_MAX, 8);
         REQUIRE(b != NULL);
-        /* Alternately the smallest and the largest key left: front and back. */
-        unsigned lo = ART_BUCKET_MAX / 2, hi = ART_BUCKET_MAX / 2;
-        for (unsigned i = 0; i < ART_BUCKET_MAX; i++) {
-            if (i % 2 && lo > 0) {
-                lo--;
-                art_bucket_insert(b, 0, keys[lo], lo);
-            } else {
-                art_bucket_insert(b, hi - lo, keys[hi], hi);
-                hi++;
-            }
-            CHECK_EQ(atomic_load(&b->first), keys[lo]);
-            CHECK_EQ(atomic_load(&b->last), keys[hi - 1]);
+        uint64_t vals[ART_BUCKET_MAX];
+        unsigned n = 0;
+        for (unsigned k = 0; k < ART_BUCKET_MAX; k++) {
+            uint64_t kw = order[k];
+            unsigned at, i = 0;
+            REQUIRE(art_bucket_find(b, kw, &at) == b->cap);
+            art_bucket_insert(b, at, kw, kw ^ 0x5a);
+            while (i < n && keys[i] < kw)
+                i++;
+            memmove(&keys[i + 1], &keys[i], (n - i) * sizeof *keys);
+            keys[i] = kw;
+            n++;
+            for (unsigned j = 0; j < n; j++)
+                vals[j] = keys[j] ^ 0x5a;
+            if (k % 13 == 0 || k + 1 == ART_BUCKET_MAX)
+                probe(b, keys, vals, n, &rng);
+            else
+                bucket_holds(b, keys, vals, n);
         }
-        probe(b, keys, ART_BUCKET_MAX, &rng);
-        for (unsigned i = 0; i < ART_BUCKET_MAX; i++)
-            CHECK_EQ(art_bucket_value(b, i), i);
-        /* Delete from both ends and from the middle. */
-        unsigned n = ART_BUCKET_MAX;
-        uint64_t left[ART_BUCKET_MAX];
-        memcpy(left, keys, sizeof left);
-        while (n > 0) {
-            unsigned pos = n % 3 == 0 ? 0 : n % 3 == 1 ? n - 1 : n / 2;
-            art_bucket_remove(b, pos);
-            memmove(&left[pos], &left[pos + 1], (n - 1 - pos) * sizeof *left);
+        for (unsigned k = 0; k < ART_BUCKET_MAX; k++) {
+            uint64_t kw = order[k];
+            unsigned at, e = art_bucket_find(b, kw, &at), i = 0;
+            REQUIRE(e < b->cap);
+            art_bucket_remove(b, e);
+            while (keys[i] != kw)
+                i++;
+            memmove(&keys[i], &keys[i + 1], (n - 1 - i) * sizeof *keys);
             n--;
-            CHECK_EQ(art_count(&b->h), n);
-            CHECK_EQ(atomic_load(&b->first), n ? left[0] : 0);
-            CHECK_EQ(atomic_load(&b->last), n ? left[n - 1] : 0);
-            if (n % 17 == 0)
-                probe(b, left, n, &rng);
+            for (unsigned j = 0; j < n; j++)
+                vals[j] = keys[j] ^ 0x5a;
+            if (k % 13 == 0)
+                probe(b, keys, vals, n, &rng);
+            else
+                bucket_holds(b, keys, vals, n);
         }
         art_node_free(&b->h);
     }
 }
 
+/* A growth copy with the new key in each place, the source having gaps anywhere. */
+static void copies_place_the_new_key(void) {
+    uint64_t rng = 9, keys[ART_BUCKET_MAX], vals[ART_BUCKET_MAX];
+    for (unsigned n = 1; n < 64; n++) {
+        make_keys(RANDOM, n + 1, &rng, keys);
+        for (unsigned skip = 0; skip <= n; skip++) {
+            struct art_bucket *from = art_bucket_new(art_bucket_cap_for(2 * n), 8);
+            REQUIRE(from != NULL);
+            for (unsigned i = 0; i <= n; i++) {
+                if (i == skip)
+                    continue;
+                unsigned at;
+                REQUIRE(art_bucket_find(from, keys[i], &at) == from->cap);
+                art_bucket_insert(from, at, keys[i], keys[i] + 1);
+            }
+            unsigned at;
+            struct art_bucket *to =
+                art_bucket_copy_insert(art_bucket_cap_for(n + 1), from, keys[skip], &at);
+            REQUIRE(to != NULL);
+            CHECK_EQ(art_bucket_key(to, at), keys[skip]);
+            art_bucket_set_value(to, at, keys[skip] + 1);
+            for (unsigned i = 0; i <= n; i++)
+                vals[i] = keys[i] + 1;
+            probe(to, keys, vals, n + 1, &rng);
+            art_node_free(&from->h);
+            art_node_free(&to->h);
+        }
+    }
+}
+
 int main(void) {
     RUN(searches_match_a_linear_pass);
-    RUN(first_and_last_follow_inserts_and_deletes);
+    RUN(inserts_and_deletes_keep_gaps_exact);
+    RUN(copies_place_the_new_key);
     return harness_finish();
 }
