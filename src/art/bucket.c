@@ -13,9 +13,8 @@ unsigned art_bucket_cap_for(unsigned n) {
         return 2;
     if (n <= 8)
         return n <= 4 ? 4 : 8;
-    /* A quarter of the power of two below n: 8, 10, 12, 14, 16, 20, ..., 128, 160,
-     * 192, 224, 256. */
-    unsigned step = 1u << (31u - (unsigned)__builtin_clz(n) - 2);
+    /* Half the power of two below n: 8, 12, 16, 24, 32, 48, ..., 128, 192, 256. */
+    unsigned step = 1u << (31u - (unsigned)__builtin_clz(n) - 1);
     unsigned cap = (n + step - 1) / step * step;
     return cap < ART_BUCKET_MAX ? cap : ART_BUCKET_MAX;
 }
