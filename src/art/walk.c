@@ -227,12 +227,34 @@ static int bucket_start(const struct walk *w, const struct walk_frame *f, struct
     return w->dir > 0 ? (int)lo : (int)lo - 1;
 }
 
-/* The first slot holding an entry from slot i on, in direction dir (cap or -1 if
- * none). */
-static int bucket_step(struct art_bucket *b, int i, int dir) {
-    if (dir > 0)
-        return i >= (int)b->cap ? (int)b->cap : (int)art_bucket_next(b, (unsigned)i, true);
-    return art_bucket_prev(b, i, true);
+/* Up to RUN_MAX entries of b from slot *next on, in direction dir: their keys and
+ * values, stepping over the gaps a bitmap word at a time; *next becomes the slot
+ * to go on from (cap or -1 past the end). Read optimistically: bounded however
+ * torn, validated by the caller. */
+static unsigned bucket_run(struct art_bucket *b, int *next, int dir, uint64_t *key,
+                           uint64_t *value) {
+    int cap = (int)b->cap, at = *next;
+    unsigned got = 0;
+    while (got < RUN_MAX && at >= 0 && at < cap) {
+        int base = at / 64 * 64;
+        uint64_t w = art_bucket_used(b, (unsigned)at / 64);
+        w &= dir > 0 ? ~(uint64_t)0 << (at % 64) : ~(uint64_t)0 >> (63 - at % 64);
+        at = dir > 0 ? base + 64 : base - 1; /* past this word, unless the run fills */
+        while (w && got < RUN_MAX) {
+            int slot = dir > 0 ? base + __builtin_ctzll(w) : base + 63 - __builtin_clzll(w);
+            if (slot >= cap) { /* (torn) */
+                at = cap;
+                break;
+            }
+            w &= ~((uint64_t)1 << (slot - base));
+            key[got] = art_bucket_key(b, (unsigned)slot);
+            value[got++] = art_bucket_value(b, (unsigned)slot);
+            if (got == RUN_MAX)
+                at = slot + dir;
+        }
+    }
+    *next = at < -1 ? -1 : at > cap ? cap : at;
+    return got;
 }
 
 /* The next run of f's bucket: up to RUN_MAX entries read, validated once, then
@@ -246,12 +268,8 @@ static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, 
         f->phase = PHASE_SECOND;
     }
     uint64_t key[RUN_MAX], value[RUN_MAX];
-    unsigned got = 0;
-    int at = bucket_step(b, f->next, w->dir);
-    for (; at >= 0 && at < (int)b->cap && got < RUN_MAX; at = bucket_step(b, at + w->dir, w->dir)) {
-        key[got] = art_bucket_key(b, (unsigned)at);
-        value[got++] = art_bucket_value(b, (unsigned)at);
-    }
+    int at = f->next;
+    unsigned got = bucket_run(b, &at, w->dir, key, value);
     if (klen > ART_BUCKET_KEY_MAX || !vlock_validate(&b->h.lock, f->v))
         return RESTART;
     if (!got) {
