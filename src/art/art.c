@@ -184,10 +184,9 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
             s->depth = depth;
             s->pos = 0;
             if (len == b->klen) {
-                uint64_t kw = larch__load_be64(key, len);
-                unsigned count = art_bucket_count(b);
-                s->pos = art_bucket_lower_bound(b, count, kw);
-                found = s->pos < count && art_bucket_key(b, s->pos) == kw;
+                unsigned at, e = art_bucket_find(b, larch__load_be64(key, len), &at);
+                found = e < b->cap;
+                s->pos = found ? e : at;
             }
             s->kind = found ? SPOT_IN_BUCKET : SPOT_BUCKET_ADD;
             return true;
@@ -264,11 +263,9 @@ static int get_in_bucket(struct art_bucket *b, uint64_t v, const uint8_t *key, s
     int rc = LARCH_NOTFOUND;
     uint64_t value = 0;
     if (len == b->klen) {
-        uint64_t kw = larch__load_be64(key, len);
-        unsigned count = art_bucket_count(b);
-        unsigned pos = art_bucket_lower_bound(b, count, kw);
-        if (pos < count && art_bucket_key(b, pos) == kw) {
-            value = art_bucket_value(b, pos);
+        unsigned e = art_bucket_get(b, larch__load_be64(key, len));
+        if (e < b->cap) {
+            value = art_bucket_value(b, e);
             rc = LARCH_OK;
         }
     }
@@ -556,8 +553,10 @@ static void split_leaf_into_pair(struct spot *s, struct spares *sp, const uint8_
     sp->pair = NULL;
     struct art_leaf *old = s->leaf;
     uint64_t kw = larch__load_be64(key, len), ow = larch__load_be64(old->key, len);
-    art_bucket_insert(b, 0, ow, art_leaf_value(old));
-    art_bucket_insert(b, kw > ow, kw, store);
+    uint64_t ov = art_leaf_value(old);
+    art_bucket_fill(b, 2);
+    art_bucket_fill_entry(b, 0, 2, kw < ow ? kw : ow, kw < ow ? store : ov);
+    art_bucket_fill_entry(b, 1, 2, kw < ow ? ow : kw, kw < ow ? ov : store);
     art_slot_publish(s->slot, (uintptr_t)b);
     vlock_unlock(&s->node->lock);
     art_retire_leaf(old);
@@ -689,15 +688,16 @@ struct bucket_copy {
 
 static void copy_bucket(struct art_bucket *b, const uint8_t *key, size_t len,
                         struct bucket_copy *c) {
-    unsigned count = art_bucket_count(b), klen = b->klen;
+    unsigned count = art_bucket_count(b), klen = b->klen, i = 0;
     c->n = 0;
     c->mark = count;
-    for (unsigned i = 0; i < count; i++) {
-        art_word_key(art_bucket_key(b, i), klen, c->bytes[i]);
+    for (unsigned at = art_bucket_next(b, 0, true); at < b->cap && i < count;
+         at = art_bucket_next(b, at + 1, true), i++) {
+        art_word_key(art_bucket_key(b, at), klen, c->bytes[i]);
         if (c->mark == count && larch__key_cmp(c->bytes[i], klen, key, len) > 0)
             c->e[c->mark = c->n++] = (struct art_entry){key, (uint32_t)len, 0};
         /* relaxed: validated with the keys (values change only with the version) */
-        uint64_t v = art_bucket_value_relaxed(b, i);
+        uint64_t v = art_bucket_value_relaxed(b, at);
         c->e[c->n++] = (struct art_entry){c->bytes[i], klen, v};
     }
     if (c->mark == count)
@@ -709,16 +709,13 @@ static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t 
                        struct write_op *op) {
     struct art_bucket *b = art_bucket_of(s->node);
     unsigned count = art_bucket_count(b);
-    if (s->pos > count) { /* torn */
-        spot_release(s);
-        return RESTART;
-    }
-    struct art_bucket *bigger = art_bucket_new(art_bucket_cap_for(count + 1), b->klen);
+    unsigned at;
+    struct art_bucket *bigger =
+        art_bucket_copy_insert(art_bucket_cap_for(count + 1), b, larch__load_be64(key, len), &at);
     if (!bigger) {
         spot_release(s);
         return LARCH_ENOMEM;
     }
-    art_bucket_copy_insert(bigger, b, count, s->pos, larch__load_be64(key, len));
     if (!spot_lock(s, true)) {
         art_node_free(&bigger->h);
         return RESTART;
@@ -731,7 +728,7 @@ static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t 
         art_node_free(&bigger->h);
         return op_result(op, false, d);
     }
-    art_bucket_set_value(bigger, s->pos, store);
+    art_bucket_set_value(bigger, at, store);
     art_slot_publish(s->pslot, (uintptr_t)bigger);
     vlock_unlock_obsolete(&b->h.lock);
     vlock_unlock(&s->parent->lock);

@@ -13,16 +13,17 @@ unsigned art_bucket_cap_for(unsigned n) {
         return 2;
     if (n <= 8)
         return n <= 4 ? 4 : 8;
-    /* A quarter of the power of two below n: 8, 10, 12, 14, 16, 20, ..., 128, 160,
-     * 192, 224, 256. */
-    unsigned step = 1u << (31u - (unsigned)__builtin_clz(n) - 2);
+    /* Half the power of two below n: 8, 12, 16, 24, 32, 48, ..., 128, 192, 256. */
+    unsigned step = 1u << (31u - (unsigned)__builtin_clz(n) - 1);
     unsigned cap = (n + step - 1) / step * step;
     return cap < ART_BUCKET_MAX ? cap : ART_BUCKET_MAX;
 }
 
-struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
-    unsigned words = art_bucket_hints(cap) + 2 * cap;
-    struct art_bucket *b = larch__malloc(sizeof *b + words * sizeof(uint64_t));
+/* A bucket whose slots are not initialised yet (the caller sets them all before
+ * publishing it). */
+static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
+    _Static_assert(sizeof(struct art_bucket) == 128, "a bucket's header is two lines");
+    struct art_bucket *b = larch__aligned_alloc(64, sizeof *b + 2 * cap * sizeof(uint64_t));
     if (!b)
         return NULL;
     vlock_init(&b->h.lock);
@@ -35,10 +36,29 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
     b->cap = (uint16_t)cap;
     b->klen = (uint8_t)klen;
     b->unused = 0;
-    atomic_init(&b->off, 0);
     b->unused2 = 0;
-    for (unsigned i = 0; i < words; i++)
-        atomic_init(&b->words[i], i < ART_HINTS && art_bucket_hints(cap) ? UINT64_MAX : 0);
+    atomic_init(&b->first, 0);
+    atomic_init(&b->last, 0);
+    b->unused3 = 0;
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++) {
+        atomic_init(&b->used[i], 0);
+        b->unused4[i] = 0;
+    }
+    return b;
+}
+
+/* Slots [from, to) of an unpublished bucket become gaps before key kw. */
+static void init_gaps(struct art_bucket *b, unsigned from, unsigned to, uint64_t kw) {
+    for (unsigned i = from; i < to; i++) {
+        atomic_init(art_bucket_pair(b, i), kw);
+        atomic_init(art_bucket_pair(b, i) + 1, 0);
+    }
+}
+
+struct art_bucket *art_bucket_new(unsigned cap, unsigned klen) {
+    struct art_bucket *b = bucket_alloc(cap, klen);
+    if (b)
+        init_gaps(b, 0, cap, ART_GAP_KEY);
     return b;
 }
 
@@ -47,130 +67,194 @@ static void set_count(struct art_bucket *b, unsigned c) {
     atomic_store_explicit(&b->h.count, (uint16_t)c, memory_order_relaxed);
 }
 
-static void set_hint(struct art_bucket *b, unsigned j, uint64_t key, unsigned at) {
-    _Atomic uint64_t *pw = &b->words[ART_HINTS + j / 4];
-    unsigned shift = 16 * (j % 4);
-    uint64_t w = atomic_load_explicit(pw, memory_order_relaxed);
-    w = (w & ~((uint64_t)0xffff << shift)) | (uint64_t)at << shift;
-    atomic_store_explicit(&b->words[j], key, memory_order_relaxed);
-    atomic_store_explicit(pw, w, memory_order_relaxed);
+static void set_first(struct art_bucket *b, uint64_t kw) {
+    atomic_store_explicit(&b->first, kw, memory_order_relaxed);
 }
 
-void art_bucket_resample(struct art_bucket *b) {
-    if (!art_bucket_hints(b->cap))
-        return;
-    unsigned c = art_count(&b->h);
-    for (unsigned j = 0; j < ART_HINTS; j++) {
-        unsigned at = art_hint_pos(j, c); /* (< c unless c is 0: then the end) */
-        set_hint(b, j, at < c ? art_bucket_key(b, at) : UINT64_MAX, at < c ? at : c);
+static void set_last(struct art_bucket *b, uint64_t kw) {
+    atomic_store_explicit(&b->last, kw, memory_order_relaxed);
+}
+
+static void set_used(struct art_bucket *b, unsigned at, bool used) {
+    uint64_t w = art_bucket_used(b, at / 64), bit = (uint64_t)1 << (at % 64);
+    atomic_store_explicit(&b->used[at / 64], used ? w | bit : w & ~bit, memory_order_relaxed);
+}
+
+static void set_key(struct art_bucket *b, unsigned at, uint64_t kw) {
+    atomic_store_explicit(art_bucket_pair(b, at), kw, memory_order_relaxed);
+}
+
+/* Move the entries of slots [from, from + n) by one slot, down (by < 0) or up,
+ * the holder of b's lock moving its own entries: keys relaxed, values republished
+ * with release (see the file comment). In the order that reads every source
+ * before it is overwritten. (On x86 each is a plain load and store.) */
+static void move_pairs(_Atomic uint64_t *pairs, unsigned from, unsigned n, int by) {
+    _Atomic uint64_t *s = pairs + 2 * from, *d = by < 0 ? s - 2 : s + 2;
+    if (by < 0) {
+        for (unsigned i = 0; i < 2 * n; i += 2) {
+            atomic_store_explicit(&d[i], atomic_load_explicit(&s[i], memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&d[i + 1], atomic_load_explicit(&s[i + 1], memory_order_relaxed),
+                                  memory_order_release);
+        }
+    } else {
+        for (unsigned i = 2 * n; i > 0; i -= 2) {
+            atomic_store_explicit(&d[i - 1], atomic_load_explicit(&s[i - 1], memory_order_relaxed),
+                                  memory_order_release);
+            atomic_store_explicit(&d[i - 2], atomic_load_explicit(&s[i - 2], memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
     }
 }
 
-/* After an insert at pos (+1) or a delete at pos (-1), under the lock: the hints
- * past pos move with their keys; one whose key was deleted samples the key that
- * takes its place (or the end). */
-static void shift_hints(struct art_bucket *b, unsigned pos, int by) {
-    if (!art_bucket_hints(b->cap))
-        return;
+void art_bucket_insert(struct art_bucket *b, unsigned at, uint64_t kw, uint64_t value) {
     unsigned count = art_count(&b->h);
-    for (unsigned j = 0; j < ART_HINTS; j++) {
-        unsigned at = art_hint_at(b, j);
-        if (by > 0 && at >= pos)
-            set_hint(b, j, art_hint_key(b, j), at + 1);
-        else if (by < 0 && at > pos)
-            set_hint(b, j, art_hint_key(b, j), at - 1);
-        else if (by < 0 && at == pos)
-            set_hint(b, j, pos < count ? art_bucket_key(b, pos) : UINT64_MAX, pos);
-    }
-}
-
-/* (relaxed loads: the holder reads its own bucket. The arrays are passed in, so
- * that no atomic store makes the compiler read the bucket's header again.) */
-static inline void move_entry(_Atomic uint64_t *keys, _Atomic uint64_t *vals, unsigned to,
-                              unsigned from) {
-    atomic_store_explicit(&keys[to], atomic_load_explicit(&keys[from], memory_order_relaxed),
-                          memory_order_relaxed);
-    /* release: a moved value is published again (see the file comment). */
-    atomic_store_explicit(&vals[to], atomic_load_explicit(&vals[from], memory_order_relaxed),
-                          memory_order_release);
-}
-
-static void set_off(struct art_bucket *b, unsigned off) {
-    atomic_store_explicit(&b->off, (uint16_t)off, memory_order_relaxed);
-}
-
-void art_bucket_insert(struct art_bucket *b, unsigned pos, uint64_t kw, uint64_t value) {
-    unsigned count = art_count(&b->h), off = art_bucket_off(b);
-    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
-    /* The shorter side moves, if it has room (one side has). */
-    bool front = off > 0 && (pos < count - pos || off + count == b->cap);
-    if (front) {
-        for (unsigned i = off - 1; i < off - 1 + pos; i++)
-            move_entry(keys, vals, i, i + 1);
-        set_off(b, --off);
+    if (at >= b->cap || art_bucket_is_used(b, at)) {
+        /* Slots [at, ...) up to the nearest gap after, or (at - 1, ...] down to the
+         * nearest before, move one slot towards it. A gap before `at` holds the key
+         * of the entry that moves into it, and one after the key of an entry past
+         * the slots that move, so every gap still holds its next entry's key. */
+        unsigned up = art_bucket_next(b, at, false);
+        int down = art_bucket_prev(b, (int)at - 1, false);
+        if (up < b->cap && (down < 0 || up - at <= at - 1 - (unsigned)down)) {
+            move_pairs(b->pairs, at, up - at, 1);
+            set_used(b, up, true);
+        } else {
+            move_pairs(b->pairs, (unsigned)down + 1, at - 1 - (unsigned)down, -1);
+            set_used(b, (unsigned)down, true);
+            at--;
+        }
     } else {
-        for (unsigned i = off + count; i > off + pos; i--)
-            move_entry(keys, vals, i, i - 1);
+        set_used(b, at, true); /* a gap holding the next key: kw goes in front of it */
     }
-    atomic_store_explicit(&keys[off + pos], kw, memory_order_relaxed);
-    art_bucket_set_value(b, pos, value);
-    set_count(b, count + 1);
-    shift_hints(b, pos, 1);
-}
-
-void art_bucket_copy_insert(struct art_bucket *to, struct art_bucket *from, unsigned count,
-                            unsigned pos, uint64_t kw) {
-    /* The window in the middle of the new arrays: room on both sides. */
-    unsigned off = (to->cap - (count + 1)) / 2, foff = art_bucket_off(from);
-    if (count > from->cap - foff) /* (torn: the caller's upgrade fails) */
-        count = from->cap - foff;
-    _Atomic uint64_t *fk = art_bucket_keys(from) + foff, *fv = art_bucket_vals(from) + foff;
-    _Atomic uint64_t *tk = art_bucket_keys(to) + off, *tv = art_bucket_vals(to) + off;
-    set_off(to, off);
-    /* relaxed throughout: `from` is read optimistically (the caller's lock upgrade
-     * proves the copy exact), `to` is published with release. */
-    for (unsigned i = 0, j = 0; i < count; i++, j++) {
-        if (i == pos)
-            j++;
-        atomic_store_explicit(&tk[j], atomic_load_explicit(&fk[i], memory_order_relaxed),
-                              memory_order_relaxed);
-        atomic_store_explicit(&tv[j], atomic_load_explicit(&fv[i], memory_order_relaxed),
-                              memory_order_relaxed);
-    }
-    atomic_store_explicit(&tk[pos], kw, memory_order_relaxed);
-    set_count(to, count + 1);
-    art_bucket_resample(to);
-}
-
-void art_bucket_remove(struct art_bucket *b, unsigned pos) {
-    unsigned count = art_count(&b->h), off = art_bucket_off(b), gone;
-    _Atomic uint64_t *keys = art_bucket_keys(b), *vals = art_bucket_vals(b);
-    if (pos < count - 1 - pos) { /* the shorter side moves */
-        for (unsigned i = off + pos; i > off; i--)
-            move_entry(keys, vals, i, i - 1);
-        gone = off;
-        set_off(b, off + 1);
-    } else {
-        for (unsigned i = off + pos; i + 1 < off + count; i++)
-            move_entry(keys, vals, i, i + 1);
-        gone = off + count - 1;
-    }
-    /* relaxed: clearing publishes nothing; readers of the old entry fail
-     * validation against the version the holder's unlock bumps. */
-    atomic_store_explicit(&keys[gone], 0, memory_order_relaxed);
-    atomic_store_explicit(&vals[gone], 0, memory_order_relaxed);
-    set_count(b, count - 1);
-    shift_hints(b, pos, -1);
-}
-
-_Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned i) {
-    return &art_bucket_vals(b)[art_bucket_off(b) + i];
-}
-
-void art_bucket_set_value(struct art_bucket *b, unsigned pos, uint64_t value) {
+    _Atomic uint64_t *p = art_bucket_pair(b, at);
+    atomic_store_explicit(&p[0], kw, memory_order_relaxed);
     /* release: pairs with art_bucket_value's acquire (the value may point to an
      * object the caller just built). */
-    atomic_store_explicit(art_bucket_value_slot(b, pos), value, memory_order_release);
+    atomic_store_explicit(&p[1], value, memory_order_release);
+    set_count(b, count + 1);
+    if (count == 0 || kw < atomic_load_explicit(&b->first, memory_order_relaxed))
+        set_first(b, kw);
+    if (count == 0 || kw > atomic_load_explicit(&b->last, memory_order_relaxed))
+        set_last(b, kw);
+}
+
+void art_bucket_fill(struct art_bucket *b, unsigned n) {
+    set_count(b, n);
+}
+
+/* Where entry i of n goes in an even spread over cap slots (entry 0 in slot 0). */
+static unsigned spread_slot(unsigned i, unsigned n, unsigned cap) {
+    return i * cap / n;
+}
+
+unsigned art_bucket_fill_entry(struct art_bucket *b, unsigned i, unsigned n, uint64_t kw,
+                               uint64_t value) {
+    unsigned at = spread_slot(i, n, b->cap), from = i ? spread_slot(i - 1, n, b->cap) + 1 : 0;
+    /* relaxed (and init): b is not shared yet; publishing it orders these stores. */
+    init_gaps(b, from, at, kw);
+    atomic_store_explicit(art_bucket_pair(b, at), kw, memory_order_relaxed);
+    atomic_store_explicit(art_bucket_pair(b, at) + 1, value, memory_order_relaxed);
+    set_used(b, at, true);
+    if (i == 0)
+        set_first(b, kw);
+    if (i + 1 == n) {
+        set_last(b, kw);
+        init_gaps(b, at + 1, b->cap, ART_GAP_KEY);
+    }
+    return at;
+}
+
+struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, uint64_t kw,
+                                          unsigned *at) {
+    /* The entries, kw among them, gathered first (relaxed loads: `from` is read
+     * optimistically, and the caller's lock upgrade proves the copy exact; a torn
+     * one only has to stay inside both buckets). */
+    uint64_t keys[ART_BUCKET_MAX], vals[ART_BUCKET_MAX];
+    unsigned n = 0, mark = 0;
+    bool placed = false;
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS && 64 * i < from->cap; i++) {
+        for (uint64_t w = art_bucket_used(from, i); w && n + !placed < cap; w &= w - 1) {
+            unsigned f = 64 * i + (unsigned)__builtin_ctzll(w);
+            uint64_t fk = art_bucket_key(from, f);
+            if (!placed && kw < fk) {
+                placed = true;
+                mark = n;
+                keys[n] = kw;
+                vals[n++] = 0;
+            }
+            keys[n] = fk;
+            vals[n++] = art_bucket_value_relaxed(from, f);
+        }
+    }
+    if (!placed) {
+        mark = n;
+        keys[n] = kw;
+        vals[n++] = 0;
+    }
+    struct art_bucket *to = bucket_alloc(cap, from->klen);
+    if (!to)
+        return NULL;
+    /* Spread evenly (entry i in slot i * cap / n), each gap holding the next key;
+     * each slot of `to` written once, with plain stores: it is published with
+     * release. */
+    uint64_t used[ART_BUCKET_USED_WORDS] = {0};
+    unsigned slot = 0, step = cap / n, rest = cap % n, err = 0;
+    for (unsigned i = 0; i < n; i++) {
+        _Atomic uint64_t *p = art_bucket_pair(to, slot);
+        atomic_init(&p[0], keys[i]);
+        atomic_init(&p[1], vals[i]);
+        used[slot / 64] |= (uint64_t)1 << (slot % 64);
+        if (i == mark)
+            *at = slot;
+        unsigned next = slot + step + ((err += rest) >= n);
+        if (err >= n)
+            err -= n;
+        uint64_t gap_key = i + 1 < n ? keys[i + 1] : ART_GAP_KEY;
+        for (unsigned g = slot + 1; g < next && g < cap; g++) {
+            atomic_init(art_bucket_pair(to, g), gap_key);
+            atomic_init(art_bucket_pair(to, g) + 1, 0);
+        }
+        slot = next;
+    }
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++)
+        atomic_init(&to->used[i], used[i]);
+    set_count(to, n);
+    set_first(to, keys[0]);
+    set_last(to, keys[n - 1]);
+    return to;
+}
+
+void art_bucket_remove(struct art_bucket *b, unsigned at) {
+    unsigned count = art_count(&b->h), next = art_bucket_next(b, at + 1, true);
+    int prev = art_bucket_prev(b, (int)at - 1, true);
+    uint64_t next_key = art_bucket_key(b, next); /* (ART_GAP_KEY if none) */
+    /* The slot and the gaps before it now lead to the next entry. relaxed:
+     * clearing publishes nothing; readers of the old entry fail validation against
+     * the version the holder's unlock bumps. */
+    set_used(b, at, false);
+    atomic_store_explicit(art_bucket_pair(b, at) + 1, 0, memory_order_relaxed);
+    for (int i = (int)at; i > prev; i--)
+        set_key(b, (unsigned)i, next_key);
+    set_count(b, count - 1);
+    if (count == 1) {
+        set_first(b, 0);
+        set_last(b, 0);
+    } else if (prev < 0) {
+        set_first(b, next_key);
+    } else if (next >= b->cap) {
+        set_last(b, art_bucket_key(b, (unsigned)prev));
+    }
+}
+
+_Atomic uint64_t *art_bucket_value_slot(struct art_bucket *b, unsigned at) {
+    return art_bucket_pair(b, at) + 1;
+}
+
+void art_bucket_set_value(struct art_bucket *b, unsigned at, uint64_t value) {
+    /* release: pairs with art_bucket_value's acquire (the value may point to an
+     * object the caller just built). */
+    atomic_store_explicit(art_bucket_value_slot(b, at), value, memory_order_release);
 }
 
 unsigned art_bucket_shrink_cap(struct art_bucket *b) {

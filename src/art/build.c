@@ -66,12 +66,14 @@ bool art_build(const struct art_entry *e, unsigned n, size_t depth, unsigned mar
     struct art_bucket *b = art_bucket_new(art_bucket_cap_for(n), e[0].len);
     if (!b)
         return false;
-    for (unsigned i = 0; i < n; i++)
-        art_bucket_insert(b, i, larch__load_be64(e[i].key, e[i].len), e[i].value);
-    art_bucket_resample(b);
+    art_bucket_fill(b, n);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned at =
+            art_bucket_fill_entry(b, i, n, larch__load_be64(e[i].key, e[i].len), e[i].value);
+        if (i == mark)
+            out->value_slot = art_bucket_value_slot(b, at);
+    }
     out->word = (uintptr_t)b;
-    if (mark < n)
-        out->value_slot = art_bucket_value_slot(b, mark);
     return true;
 }
 

@@ -53,10 +53,9 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
     uint64_t version = atomic_load_explicit(&b->h.lock.word, memory_order_relaxed);
     if (vlock_is_locked(version) || vlock_is_obsolete(version))
         fail(c, b, "reachable bucket is %s", vlock_is_locked(version) ? "locked" : "obsolete");
-    unsigned count = art_count(&b->h);
-    unsigned off = atomic_load_explicit(&b->off, memory_order_relaxed);
-    if (b->cap < 2 || b->cap > ART_BUCKET_MAX || count < 1 || off + count > b->cap) {
-        fail(c, b, "bucket of %u entries from %u, capacity %u", count, off, b->cap);
+    unsigned count = art_count(&b->h), used = 0;
+    if (b->cap < 2 || b->cap > ART_BUCKET_MAX || count < 1 || count > b->cap) {
+        fail(c, b, "bucket of %u entries, capacity %u", count, b->cap);
         return;
     }
     if (b->klen > ART_BUCKET_KEY_MAX || b->klen < depth) {
@@ -65,32 +64,44 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
     }
     if (art_prefix_len(&b->h) || atomic_load_explicit(&b->h.end, memory_order_relaxed))
         fail(c, b, "bucket with a prefix or an end slot");
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++) {
+        uint64_t w = art_bucket_used(b, i);
+        used += (unsigned)__builtin_popcountll(w);
+        if (b->cap < 64 * (i + 1) && (b->cap <= 64 * i ? w : w >> (b->cap - 64 * i)))
+            fail(c, b, "bucket marks slots past its %u as used", b->cap);
+    }
+    if (used != count)
+        fail(c, b, "bucket of %u entries marks %u slots used", count, used);
     c->leaves += count;
-    for (unsigned i = 0; i < count; i++) {
-        uint64_t kw = art_bucket_key(b, i);
+    /* Entries ascend strictly; a gap holds the next entry's key (ART_GAP_KEY past
+     * the last) and no value. */
+    uint64_t next_key = ART_GAP_KEY, prev_key = 0;
+    bool seen = false;
+    for (int at = (int)b->cap - 1; at >= 0; at--) {
+        uint64_t kw = art_bucket_key(b, (unsigned)at);
+        if (!art_bucket_is_used(b, (unsigned)at)) {
+            if (kw != next_key || art_bucket_value_relaxed(b, (unsigned)at))
+                fail(c, b, "bucket gap %d does not hold the next entry's key alone", at);
+            continue;
+        }
+        if (seen && kw >= next_key)
+            fail(c, b, "bucket keys not strictly ascending at slot %d", at);
         uint8_t k[ART_BUCKET_KEY_MAX];
         art_word_key(kw, b->klen, k);
-        if (i > 0 && art_bucket_key(b, i - 1) >= kw)
-            fail(c, b, "bucket keys not strictly ascending at %u", i);
         if (b->klen < 8 && (kw << (8 * b->klen)) != 0)
-            fail(c, b, "bucket key %u has bits past its %u bytes", i, b->klen);
+            fail(c, b, "bucket key in slot %d has bits past its %u bytes", at, b->klen);
         if (depth && memcmp(k, c->path, depth) != 0)
-            fail(c, b, "bucket key %u differs from its path in the first %zu bytes", i, depth);
+            fail(c, b, "bucket key in slot %d differs from its path in the first %zu bytes", at,
+                 depth);
+        if (!seen)
+            prev_key = kw; /* (the last entry) */
+        seen = true;
+        next_key = kw;
     }
-    for (unsigned j = 0; art_bucket_hints(b->cap) && j < ART_HINTS; j++) {
-        unsigned at = art_hint_at(b, j);
-        uint64_t key = art_hint_key(b, j);
-        if (at > count || (at < count ? key != art_bucket_key(b, at) : key != UINT64_MAX))
-            fail(c, b, "bucket hint %u is not the key at %u (of %u)", j, at, count);
-        if (j > 0 && (art_hint_at(b, j - 1) > at || art_hint_key(b, j - 1) > key))
-            fail(c, b, "bucket hints not in order at %u", j);
-    }
-    for (unsigned i = 0; i < b->cap; i++)
-        if ((i < off || i >= off + count) &&
-            (atomic_load_explicit(&art_bucket_keys(b)[i], memory_order_relaxed) ||
-             atomic_load_explicit(&art_bucket_vals(b)[i], memory_order_relaxed)))
-            fail(c, b, "bucket slot %u outside the entries (%u from %u) is not empty", i, count,
-                 off);
+    uint64_t first = atomic_load_explicit(&b->first, memory_order_relaxed);
+    uint64_t last = atomic_load_explicit(&b->last, memory_order_relaxed);
+    if (first != next_key || last != prev_key)
+        fail(c, b, "bucket's first and last keys are not those of its first and last entries");
 }
 
 /* Some key below w (NULL if none): where a node's whole prefix is read from. */

@@ -150,11 +150,13 @@ static int fix_bucket(struct place *p) {
         art_node_free(&smaller->h);
         return RETRY;
     }
-    unsigned count = art_count(&b->h);
-    for (unsigned i = 0; i < count; i++)
+    unsigned count = art_count(&b->h), i = 0;
+    art_bucket_fill(smaller, count);
+    for (unsigned at = art_bucket_next(b, 0, true); at < b->cap;
+         at = art_bucket_next(b, at + 1, true))
         /* relaxed: b is locked by us; smaller is published with release. */
-        art_bucket_insert(smaller, i, art_bucket_key(b, i), art_bucket_value_relaxed(b, i));
-    art_bucket_resample(smaller);
+        art_bucket_fill_entry(smaller, i++, count, art_bucket_key(b, at),
+                              art_bucket_value_relaxed(b, at));
     replace(p, (uintptr_t)smaller);
     return FIXED;
 }

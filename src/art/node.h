@@ -144,18 +144,13 @@ static inline uint8_t art_prefix_byte(struct art_node *n, unsigned i) {
 
 /* A hint, before child's header is even read, for the lines a descent will want
  * next: where a Node256 keeps the slot of byte b (if the child has no prefix, as
- * in the dense upper levels), and the lines after the header (the children of a
- * Node4 or Node16, the start of a Node48's index, a bucket's hints). Prefetches
- * never fault, so a wrong guess costs only the prefetch. */
+ * in the dense upper levels), and the line after the header (the children of a
+ * Node4 or Node16, the start of a Node48's index). Prefetches never fault, so a
+ * wrong guess costs only the prefetch. */
 static inline void art_prefetch_child(uintptr_t child, const uint8_t *key, size_t len,
                                       size_t depth) {
     const char *p = (const char *)child;
     __builtin_prefetch(p + 64);
-    /* A leaf bucket's hints reach into the next two lines (bucket.h): fetched with
-     * the header, a search in a bucket waits for memory twice (header and hints,
-     * then the keys between two hints and a value), not three or four times. */
-    __builtin_prefetch(p + 128);
-    __builtin_prefetch(p + 192);
     if (depth < len)
         __builtin_prefetch(p + offsetof(struct art_node256, child) + 8u * key[depth]);
 }

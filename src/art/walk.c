@@ -202,17 +202,18 @@ static int cmp_bound(const struct walk *w, uint64_t kw, unsigned klen) {
     return larch__key_cmp(k, klen, w->bound, w->blen);
 }
 
-/* Where a walk starts in bucket b of count entries: the first entry on the walk's
- * side of the bound (count or -1 if none). Read optimistically: the caller
- * validates before it uses any entry. */
-static int bucket_start(const struct walk *w, const struct walk_frame *f, struct art_bucket *b,
-                        unsigned count) {
+/* Where a walk starts in bucket b: the first slot on the walk's side of the bound
+ * (cap or -1 if none; it may be a gap, which the walk passes over). Read
+ * optimistically: the caller validates before it uses any entry. */
+static int bucket_start(const struct walk *w, const struct walk_frame *f, struct art_bucket *b) {
+    unsigned cap = b->cap;
     if (!f->tight)
-        return w->dir > 0 ? 0 : (int)count - 1;
-    /* The first entry past the bound (ascending) or past it or at it (descending,
-     * or ascending and exclusive), by binary search. */
+        return w->dir > 0 ? 0 : (int)cap - 1;
+    /* The first slot past the bound (ascending) or past it or at it (descending,
+     * or ascending and exclusive), by binary search: a gap holds its next entry's
+     * key (or one above every key), so the keys of all slots ascend. */
     bool after_equal = w->dir > 0 ? !w->inclusive : w->inclusive;
-    unsigned lo = 0, n = count;
+    unsigned lo = 0, n = cap;
     while (n > 0) {
         unsigned half = n / 2;
         int c = cmp_bound(w, art_bucket_key(b, lo + half), b->klen);
@@ -226,29 +227,56 @@ static int bucket_start(const struct walk *w, const struct walk_frame *f, struct
     return w->dir > 0 ? (int)lo : (int)lo - 1;
 }
 
+/* Up to RUN_MAX entries of b from slot *next on, in direction dir: their keys and
+ * values, stepping over the gaps a bitmap word at a time; *next becomes the slot
+ * to go on from (cap or -1 past the end). Read optimistically: bounded however
+ * torn, validated by the caller. */
+static unsigned bucket_run(struct art_bucket *b, int *next, int dir, uint64_t *key,
+                           uint64_t *value) {
+    int cap = (int)b->cap, at = *next;
+    unsigned got = 0;
+    while (got < RUN_MAX && at >= 0 && at < cap) {
+        int base = at / 64 * 64;
+        uint64_t w = art_bucket_used(b, (unsigned)at / 64);
+        w &= dir > 0 ? ~(uint64_t)0 << (at % 64) : ~(uint64_t)0 >> (63 - at % 64);
+        at = dir > 0 ? base + 64 : base - 1; /* past this word, unless the run fills */
+        while (w && got < RUN_MAX) {
+            int slot = dir > 0 ? base + __builtin_ctzll(w) : base + 63 - __builtin_clzll(w);
+            if (slot >= cap) { /* (torn) */
+                at = cap;
+                break;
+            }
+            w &= ~((uint64_t)1 << (slot - base));
+            key[got] = art_bucket_key(b, (unsigned)slot);
+            value[got++] = art_bucket_value(b, (unsigned)slot);
+            if (got == RUN_MAX)
+                at = slot + dir;
+        }
+    }
+    *next = at < -1 ? -1 : at > cap ? cap : at;
+    return got;
+}
+
 /* The next run of f's bucket: up to RUN_MAX entries read, validated once, then
  * emitted. */
 static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, void *ctx,
                         struct last_key *last) {
     struct art_bucket *b = art_bucket_of(f->node);
-    unsigned count = art_bucket_count(b), klen = b->klen;
+    unsigned klen = b->klen;
     if (f->phase == PHASE_FIRST) {
-        f->next = (int16_t)bucket_start(w, f, b, count);
+        f->next = (int16_t)bucket_start(w, f, b);
         f->phase = PHASE_SECOND;
     }
     uint64_t key[RUN_MAX], value[RUN_MAX];
-    unsigned got = 0;
-    for (int i = f->next; i >= 0 && i < (int)count && got < RUN_MAX; i += w->dir, got++) {
-        key[got] = art_bucket_key(b, (unsigned)i);
-        value[got] = art_bucket_value(b, (unsigned)i);
-    }
+    int at = f->next;
+    unsigned got = bucket_run(b, &at, w->dir, key, value);
     if (klen > ART_BUCKET_KEY_MAX || !vlock_validate(&b->h.lock, f->v))
         return RESTART;
     if (!got) {
         f->phase = PHASE_DONE;
         return 0;
     }
-    f->next = (int16_t)(f->next + w->dir * (int)got);
+    f->next = (int16_t)at;
     /* As hand_out, but the last key taken is copied (to bound a restart) once, at
      * the end. */
     unsigned taken = 0;
