@@ -224,9 +224,65 @@ static void copies_place_the_new_key(void) {
     }
 }
 
+/* Inserts and deletes interleaved at random, in a bucket of every size class (the
+ * small ones searched by halving alone) and for keys of 1, 3 and 8 bytes (words
+ * zero-padded on the right), from a universe holding the least and the greatest
+ * key of that length: whatever the density, after each change the invariants
+ * hold and searches are exact. */
+static void interleaved_changes_keep_gaps_exact(void) {
+    uint64_t rng = 11, keys[ART_BUCKET_MAX], vals[ART_BUCKET_MAX];
+    static const unsigned klens[] = {1, 3, 8};
+    for (unsigned kl = 0; kl < 3; kl++) {
+        unsigned klen = klens[kl], shift = 64 - 8 * klen;
+        for (unsigned n = 1; n <= ART_BUCKET_MAX; n++) {
+            unsigned cap = art_bucket_cap_for(n);
+            if (n > 1 && cap == art_bucket_cap_for(n - 1))
+                continue; /* one pass per size class */
+            /* A universe of twice the slots (a byte's worth at most): the ends and
+             * random words of klen bytes. */
+            unsigned universe = klen == 1 ? 256 : 2 * cap;
+            uint64_t words[512];
+            for (unsigned i = 0; i < universe; i++) {
+                uint64_t w = klen == 1 ? i : test_rand(&rng) >> shift;
+                words[i] = (i == 0 ? 0 : i == 1 ? UINT64_MAX >> shift : w) << shift;
+            }
+            struct art_bucket *b = art_bucket_new(cap, klen);
+            REQUIRE(b != NULL);
+            unsigned count = 0;
+            for (unsigned step = 0; step < 40 * cap; step++) {
+                uint64_t kw = words[test_rand(&rng) % universe];
+                unsigned at, e = art_bucket_find(b, kw, &at), i = 0;
+                while (i < count && keys[i] < kw)
+                    i++;
+                if (e < b->cap) {
+                    REQUIRE(i < count && keys[i] == kw);
+                    art_bucket_remove(b, e);
+                    memmove(&keys[i], &keys[i + 1], (count - 1 - i) * sizeof *keys);
+                    memmove(&vals[i], &vals[i + 1], (count - 1 - i) * sizeof *vals);
+                    count--;
+                } else if (count < cap) {
+                    REQUIRE(i == count || keys[i] != kw);
+                    art_bucket_insert(b, at, kw, step + 1);
+                    memmove(&keys[i + 1], &keys[i], (count - i) * sizeof *keys);
+                    memmove(&vals[i + 1], &vals[i], (count - i) * sizeof *vals);
+                    keys[i] = kw;
+                    vals[i] = step + 1;
+                    count++;
+                }
+                if (step % 17 == 0)
+                    probe(b, keys, vals, count, &rng);
+                else
+                    bucket_holds(b, keys, vals, count);
+            }
+            art_node_free(&b->h);
+        }
+    }
+}
+
 int main(void) {
     RUN(searches_match_a_linear_pass);
     RUN(inserts_and_deletes_keep_gaps_exact);
     RUN(copies_place_the_new_key);
+    RUN(interleaved_changes_keep_gaps_exact);
     return harness_finish();
 }
