@@ -325,10 +325,57 @@ static int locate_for_write(larch_btree *t, const struct search_key *k, struct s
     return vlock_validate(&p->leaf->lock, p->version) ? PATH_OK : PATH_RESTART;
 }
 
+/* Instead of splitting p's full leaf, insert (key, val) at pos by moving entries to
+ * its right sibling, if that sibling is at most 3/4 full (node_redistribute_insert
+ * decides whether both end with room to spare): random inserts then leave leaves
+ * about 3/4 full instead of 2/3. The parent, the leaf and the sibling are locked,
+ * in that order, without waiting (a split or merge of the sibling needs the
+ * parent's lock); on false nothing changed. */
+static bool redistribute_leaf(larch_btree *t, const struct write_path *p, unsigned pos,
+                              const uint8_t *key, size_t len, uint64_t val) {
+    struct node *parent = p->parent;
+    unsigned pcount = node_count(parent);
+    if (p->parent_pos >= pcount)
+        return false; /* no right sibling under this parent */
+    struct node *right = node_child(parent, p->parent_pos + 1, pcount);
+    uint64_t rv;
+    if (!vlock_validate(&parent->lock, p->parent_version) || !vlock_read_begin(&right->lock, &rv))
+        return false;
+    bool roomy = node_used(right) <= NODE_CAPACITY * 3 / 4;
+    if (!vlock_validate(&right->lock, rv) || !roomy ||
+        !lock_pair(t, parent, p->parent_version, p->leaf, p->version))
+        return false;
+    if (!vlock_upgrade(&right->lock, rv)) {
+        vlock_unlock_unchanged(&p->leaf->lock);
+        vlock_unlock_unchanged(&parent->lock);
+        return false;
+    }
+    uint8_t sep[NODE_KEY_BUF];
+    /* The parent keeps room for a longest separator (descend_for_write), so the old
+     * one can be replaced whatever the new one's length. */
+    size_t sep_len = node_has_room(parent, LARCH_KEY_MAX)
+                         ? node_redistribute_insert(p->leaf, right, pos, key, len, val, sep)
+                         : 0;
+    if (!sep_len) {
+        vlock_unlock_unchanged(&right->lock);
+        vlock_unlock_unchanged(&p->leaf->lock);
+        vlock_unlock_unchanged(&parent->lock);
+        return false;
+    }
+    node_remove_at(parent, p->parent_pos);
+    node_insert_at(parent, p->parent_pos, sep, sep_len, (uint64_t)(uintptr_t)p->leaf);
+    vlock_unlock(&right->lock);
+    unlock_pair(parent, p->leaf);
+    return true;
+}
+
 /* Split p's full leaf, with its parent locked, inserting (key, val) at pos on the
- * way unless key is NULL. The memory is taken before any lock. */
+ * way unless key is NULL (or move entries to its sibling instead). The memory is
+ * taken before any lock. */
 static int split_leaf(larch_btree *t, const struct write_path *p, struct spares *spares,
                       unsigned pos, const uint8_t *key, size_t len, uint64_t val) {
+    if (key && p->parent && redistribute_leaf(t, p, pos, key, len, val))
+        return PATH_OK;
     if (!spares_fill(spares, p->parent ? 1 : 2))
         return PATH_ENOMEM;
     if (!lock_pair(t, p->parent, p->parent_version, p->leaf, p->version))

@@ -670,6 +670,38 @@ size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned po
     return sep_len;
 }
 
+/* Whether entries, built into one leaf, leave it at most REDISTRIBUTE_FILL full:
+ * room for the next inserts on both sides of a redistribution. */
+#define REDISTRIBUTE_FILL (CAPACITY * 7 / 8)
+
+static bool fit_with_room(const struct entry *e, unsigned count) {
+    if (format_for(0, e, count))
+        return count * 16 <= REDISTRIBUTE_FILL;
+    unsigned bytes = 0;
+    for (unsigned i = 0; i < count; i++)
+        bytes += 8 + entry_size(e[i].len);
+    return bytes <= REDISTRIBUTE_FILL;
+}
+
+size_t node_redistribute_insert(struct node *left, struct node *right, unsigned pos,
+                                const uint8_t *key, size_t len, uint64_t value, uint8_t *sep) {
+    struct image limg, rimg;
+    struct entry e[2 * NODE_SLOTS_MAX + 1];
+    snapshot(left, &limg);
+    snapshot(right, &rimg);
+    unsigned count = image_entries(&limg, e);
+    memmove(&e[pos + 1], &e[pos], (count - pos) * sizeof e[0]);
+    e[pos] = (struct entry){key, len, value};
+    unsigned left_total = count + 1, total = left_total + image_entries(&rimg, &e[left_total]);
+    unsigned m = balanced_split_point(e, total);
+    if (m >= left_total || !fit_with_room(e, m) || !fit_with_room(&e[m], total - m))
+        return 0;
+    size_t sep_len = separator(e[m - 1].key, e[m - 1].len, e[m].key, e[m].len, sep);
+    build(right, 0, &e[m], total - m, 0);
+    build(left, 0, e, m, 0);
+    return sep_len;
+}
+
 size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep) {
     struct image img;
     struct entry e[NODE_SLOTS_MAX];

@@ -208,6 +208,7 @@ struct search_key {
 #define node_remove_at larch__bt_node_remove_at
 #define node_set_entry_word larch__bt_node_set_entry_word
 #define node_split_leaf_insert larch__bt_node_split_leaf_insert
+#define node_redistribute_insert larch__bt_node_redistribute_insert
 #define node_split_inner larch__bt_node_split_inner
 #define node_can_merge larch__bt_node_can_merge
 #define node_merge larch__bt_node_merge
@@ -279,6 +280,12 @@ static inline void node_set_upper(struct node *n, struct node *child) {
  * its common prefix with left's last) is written to sep. Returns its length. */
 size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
                               const uint8_t *key, size_t len, uint64_t value, uint8_t *sep);
+/* Instead of a split: spread the entries of the full leaf left, with (key, value)
+ * inserted at position pos, and those of its right sibling over both, if each is
+ * then at most 7/8 full and some move right. Returns the new separator's length
+ * (written to sep), or 0 with both leaves unchanged. */
+size_t node_redistribute_insert(struct node *left, struct node *right, unsigned pos,
+                                const uint8_t *key, size_t len, uint64_t value, uint8_t *sep);
 /* Split an inner node in two halves; the middle separator moves up to sep. */
 size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep);
 /* Whether right (and, for inner nodes, the separator between them) fits into left. */
