@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "art/node.h"
+#include "common/isearch.h"
 #include "common/key.h"
 
 #define ART_BUCKET_MAX 256
@@ -144,33 +145,15 @@ static inline uint64_t art_pairs_key(_Atomic uint64_t *pairs, unsigned at) {
     return atomic_load_explicit(&pairs[2 * at], memory_order_relaxed);
 }
 
-/* The number of the count slots from pairs[base] on whose keys are below kw, by
- * branch-free halving: the next probe never waits on a mispredicted branch. */
-static inline unsigned art_pairs_halve(_Atomic uint64_t *pairs, unsigned base, unsigned count,
-                                       uint64_t kw) {
-    if (count == 0)
-        return 0;
-    unsigned start = base;
-    while (count > 1) {
-        unsigned half = count / 2;
-        /* A mask, not a branch: gcc turns the plain conditional into a jump. */
-        base += half & (0u - (unsigned)(art_pairs_key(pairs, base + half) < kw));
-        count -= half;
-    }
-    return base - start + (art_pairs_key(pairs, base) < kw);
-}
+/* For larch__isearch: slot p's key is below the target. */
+struct art_pairs_target {
+    _Atomic uint64_t *pairs;
+    uint64_t kw;
+};
 
-/* Where kw falls among count slots whose keys run from first to last, as if they
- * were spread evenly (any words give an index in [0, count), however torn). */
-static inline unsigned art_bucket_guess(uint64_t first, uint64_t last, unsigned count,
-                                        uint64_t kw) {
-    if (kw <= first)
-        return 0;
-    if (kw >= last)
-        return count - 1;
-    double f = (double)(kw - first) / (double)(last - first); /* in (0, 1) */
-    unsigned g = (unsigned)(f * (double)(count - 1) + 0.5);
-    return g < count ? g : count - 1;
+static inline bool art_pairs_before(const void *ctx, unsigned p) {
+    const struct art_pairs_target *t = ctx;
+    return art_pairs_key(t->pairs, p) < t->kw;
 }
 
 /* The first slot whose key is >= kw (cap if none), read optimistically: the
@@ -179,42 +162,18 @@ static inline unsigned art_bucket_guess(uint64_t first, uint64_t last, unsigned 
 static inline unsigned art_bucket_lower_bound(struct art_bucket *b, uint64_t kw) {
     unsigned count = b->cap;
     _Atomic uint64_t *pairs = b->pairs;
+    struct art_pairs_target t = {pairs, kw};
     if (count < ART_BUCKET_GUESS_MIN)
-        return art_pairs_halve(pairs, 0, count, kw);
+        return larch__isearch_halve(art_pairs_before, &t, 0, count);
     /* relaxed: validated with the rest. */
-    unsigned g = art_bucket_guess(atomic_load_explicit(&b->first, memory_order_relaxed),
-                                  atomic_load_explicit(&b->last, memory_order_relaxed), count, kw);
+    unsigned g =
+        larch__isearch_guess(atomic_load_explicit(&b->first, memory_order_relaxed),
+                             atomic_load_explicit(&b->last, memory_order_relaxed), count, kw);
     /* The neighbouring lines, which a guess a few slots off reads next (a
      * prefetch never faults, so these need no bounds). */
     __builtin_prefetch((const char *)&pairs[2 * g] - 64);
     __builtin_prefetch((const char *)&pairs[2 * g] + 64);
-    unsigned lo, hi; /* the answer is in [lo, hi] */
-    if (art_pairs_key(pairs, g) < kw) {
-        lo = g + 1;
-        hi = count;
-        for (unsigned step = 1;; step *= 2) {
-            unsigned p = lo - 1 + step;
-            if (p >= hi)
-                break;
-            if (art_pairs_key(pairs, p) >= kw) {
-                hi = p;
-                break;
-            }
-            lo = p + 1;
-        }
-    } else {
-        lo = 0;
-        hi = g;
-        for (unsigned step = 1; hi >= lo + step; step *= 2) {
-            unsigned p = hi - step;
-            if (art_pairs_key(pairs, p) < kw) {
-                lo = p + 1;
-                break;
-            }
-            hi = p;
-        }
-    }
-    return lo + art_pairs_halve(pairs, lo, hi - lo, kw);
+    return larch__isearch_from(art_pairs_before, &t, g, count);
 }
 
 /* The slot holding kw, or cap (read optimistically: the caller validates); *at
@@ -229,8 +188,8 @@ static inline unsigned art_bucket_find(struct art_bucket *b, uint64_t kw, unsign
     return art_bucket_key(b, e) == kw && e < b->cap ? e : b->cap;
 }
 
-/* The capacity a bucket of n entries gets: growth by about a quarter (so that a
- * bucket wastes little and growth copies little), never over ART_BUCKET_MAX. */
+/* The capacity a bucket of n entries gets: classes half a power of two apart (the
+ * slack is gaps, which make inserts cheap), never over ART_BUCKET_MAX. */
 #define art_bucket_cap_for larch__art_bucket_cap_for
 unsigned art_bucket_cap_for(unsigned n);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/isearch.h"
 #include "common/key.h"
 
 #define CAPACITY (NODE_SIZE - NODE_HEADER_WORDS * 8)
@@ -141,37 +142,21 @@ static inline bool fixed_before(uint64_t w, uint64_t bound, bool after) {
     return after ? w <= bound : w < bound;
 }
 
-/* The number of pair places in [base, base + count) before bound, by branch-free
- * halving: the next probe never waits on a mispredicted branch. */
-static inline unsigned fixed_halve(const struct node *n, unsigned base, unsigned count,
-                                   uint64_t bound, bool after) {
-    if (count == 0)
-        return 0;
-    unsigned start = base;
-    while (count > 1) {
-        unsigned half = count / 2;
-        uint64_t w = node_load(n, fixed_word(base + half));
-        /* A mask, not a branch: gcc turns the plain conditional into a jump. */
-        base += half & (0u - (unsigned)fixed_before(w, bound, after));
-        count -= half;
-    }
-    return base - start + fixed_before(node_load(n, fixed_word(base)), bound, after);
+/* For larch__isearch: the key of the pair place `start + p` is before bound. */
+struct fixed_target {
+    const struct node *n;
+    unsigned start;
+    bool after;
+    uint64_t bound;
+};
+
+static inline bool fixed_target_before(const void *ctx, unsigned p) {
+    const struct fixed_target *t = ctx;
+    return fixed_before(node_load(t->n, fixed_word(t->start + p)), t->bound, t->after);
 }
 
 /* Below this many entries a leaf is searched by halving alone. */
 #define FIXED_GUESS_MIN 16
-
-/* Where bound falls among count entries running from first to last, as if they
- * were spread evenly (any values give an index in [0, count), however torn). */
-static inline unsigned fixed_guess(uint64_t first, uint64_t last, unsigned count, uint64_t bound) {
-    if (bound <= first)
-        return 0;
-    if (bound >= last)
-        return count - 1;
-    double f = (double)(bound - first) / (double)(last - first); /* in (0, 1) */
-    unsigned g = (unsigned)(f * (double)(count - 1) + 0.5);
-    return g < count ? g : count - 1;
-}
 
 /* The first entry of a fixed-format leaf (meta m) not before bound. At 10M keys a
  * leaf is never in cache and halving 180 entries waits on 6-7 lines in turn; the
@@ -181,42 +166,17 @@ static inline unsigned fixed_guess(uint64_t first, uint64_t last, unsigned count
  * whatever the keys. */
 static inline unsigned fixed_first(const struct node *n, uint64_t m, uint64_t bound, bool after) {
     unsigned start = meta_start(m), count = meta_fixed_count(m);
+    struct fixed_target t = {n, start, after, bound};
     if (count < FIXED_GUESS_MIN)
-        return fixed_halve(n, start, count, bound, after);
-    unsigned g = fixed_guess(node_load(n, 2), node_load(n, 3), count, bound);
+        return larch__isearch_halve(fixed_target_before, &t, 0, count);
+    unsigned g = larch__isearch_guess(node_load(n, 2), node_load(n, 3), count, bound);
     const _Atomic uint64_t *at = &n->w[fixed_word(start + g) - 1];
     /* The neighbouring lines, which a guess a few entries off reads next. Inside
      * the node: start + g +- 4 stays within the pair places' 2 * 4 words of slack
      * beyond the header and the node's end. */
     __builtin_prefetch((const void *)(at - (start + g >= 4 ? 8 : 0)));
     __builtin_prefetch((const void *)(at + (start + g + 4 < NODE_FIXED_MAX ? 8 : 0)));
-    unsigned lo, hi; /* the answer is in [lo, hi] */
-    if (fixed_before(node_load(n, fixed_word(start + g)), bound, after)) {
-        lo = g + 1;
-        hi = count;
-        for (unsigned step = 1;; step *= 2) {
-            unsigned p = lo - 1 + step;
-            if (p >= hi)
-                break;
-            if (!fixed_before(node_load(n, fixed_word(start + p)), bound, after)) {
-                hi = p;
-                break;
-            }
-            lo = p + 1;
-        }
-    } else {
-        lo = 0;
-        hi = g;
-        for (unsigned step = 1; hi >= lo + step; step *= 2) {
-            unsigned p = hi - step;
-            if (fixed_before(node_load(n, fixed_word(start + p)), bound, after)) {
-                lo = p + 1;
-                break;
-            }
-            hi = p;
-        }
-    }
-    return lo + fixed_halve(n, start + lo, hi - lo, bound, after);
+    return larch__isearch_from(fixed_target_before, &t, g, count);
 }
 
 /* The first entry not below k (or_equal: not at or below k). */

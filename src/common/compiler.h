@@ -7,6 +7,7 @@
 #define LARCH_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LARCH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LARCH_NOINLINE __attribute__((noinline))
+#define LARCH_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LARCH_COLD __attribute__((cold, noinline))
 /* Thread-local with the initial-exec model: the shared library pays no
  * __tls_get_addr call per access. */
@@ -15,6 +16,7 @@
 #define LARCH_LIKELY(x) (x)
 #define LARCH_UNLIKELY(x) (x)
 #define LARCH_NOINLINE
+#define LARCH_ALWAYS_INLINE inline
 #define LARCH_COLD
 #define LARCH_TLS_IE _Thread_local
 #endif

@@ -69,7 +69,7 @@ static void searches_stay_inside_a_torn_bucket(void) {
                 bad += prev < -1 || prev >= (int)cap;
                 /* The guess itself, on any words. */
                 uint64_t first = torn_word(&rng, pool, 8), last = torn_word(&rng, pool, 8);
-                bad += art_bucket_guess(first, last, cap, kw) >= cap;
+                bad += larch__isearch_guess(first, last, cap, kw) >= cap;
             }
             /* A growth copy from the torn bucket (as grow_bucket makes before it
              * validates): it takes at most its capacity, and the new key has a slot. */
@@ -94,7 +94,7 @@ static void the_guess_is_a_slot_on_the_edges(void) {
         for (unsigned f = 0; f < 6; f++)
             for (unsigned l = 0; l < 6; l++)
                 for (unsigned k = 0; k < 6; k++) {
-                    unsigned g = art_bucket_guess(words[f], words[l], count, words[k]);
+                    unsigned g = larch__isearch_guess(words[f], words[l], count, words[k]);
                     bad += g >= count;
                     /* In order: at or below first, slot 0; at or above last, the last. */
                     if (words[k] <= words[f])
