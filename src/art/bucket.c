@@ -22,8 +22,8 @@ unsigned art_bucket_cap_for(unsigned n) {
 /* A bucket whose slots are not initialised yet (the caller sets them all before
  * publishing it). */
 static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
-    _Static_assert(sizeof(struct art_bucket) == 128, "a bucket's header is two lines");
-    struct art_bucket *b = larch__aligned_alloc(64, sizeof *b + 2 * cap * sizeof(uint64_t));
+    _Static_assert(sizeof(struct art_bucket) % 16 == 0, "pairs 16-byte aligned");
+    struct art_bucket *b = larch__malloc(sizeof *b + 2 * cap * sizeof(uint64_t));
     if (!b)
         return NULL;
     vlock_init(&b->h.lock);
@@ -40,10 +40,8 @@ static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
     atomic_init(&b->first, 0);
     atomic_init(&b->last, 0);
     b->unused3 = 0;
-    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++) {
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++)
         atomic_init(&b->used[i], 0);
-        b->unused4[i] = 0;
-    }
     return b;
 }
 
