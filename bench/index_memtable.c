@@ -145,32 +145,22 @@ static size_t mt_memory(void *ix) {
     return (heap > heap_at_create ? heap - heap_at_create : 0) + larch__memtable_mapped_bytes(ix);
 }
 
+/* Everything but the name and the constructor, shared by both indexes. */
+#define MEMTABLE_CALLS                                                                             \
+    .versioned = 1, .destroy = mt_destroy, .put = mt_put, .get = mt_get, .del = mt_del,            \
+    .scan = mt_scan, .memory = mt_memory, .thread_begin = mt_thread_begin,                         \
+    .thread_end = mt_thread_end
+
 const struct bench_index bench_index_memtable = {
     .name = "memtable",
     .what = "larch_memtable: MVCC memtable, 100-byte values, reads at the latest snapshot",
-    .versioned = 1,
     .create = mt_create,
-    .destroy = mt_destroy,
-    .put = mt_put,
-    .get = mt_get,
-    .del = mt_del,
-    .scan = mt_scan,
-    .memory = mt_memory,
-    .thread_begin = mt_thread_begin,
-    .thread_end = mt_thread_end,
+    MEMTABLE_CALLS,
 };
 
 const struct bench_index bench_index_memtable_btree = {
     .name = "memtable-btree",
     .what = "larch_memtable over the B+ tree (larch_memtable_new_btree), the same workload",
-    .versioned = 1,
     .create = mt_create_btree,
-    .destroy = mt_destroy,
-    .put = mt_put,
-    .get = mt_get,
-    .del = mt_del,
-    .scan = mt_scan,
-    .memory = mt_memory,
-    .thread_begin = mt_thread_begin,
-    .thread_end = mt_thread_end,
+    MEMTABLE_CALLS,
 };
