@@ -125,12 +125,10 @@ void art_bucket_insert(struct art_bucket *b, unsigned at, uint64_t kw, uint64_t 
     } else {
         set_used(b, at, true); /* a gap holding the next key: kw goes in front of it */
     }
-    _Atomic uint64_t *p = art_bucket_pair(b, at);
-    atomic_store_explicit(&p[0], kw, memory_order_relaxed);
-    /* release: pairs with art_bucket_value's acquire (the value may point to an
-     * object the caller just built). */
-    atomic_store_explicit(&p[1], value, memory_order_release);
+    set_key(b, at, kw);
+    art_bucket_set_value(b, at, value);
     set_count(b, count + 1);
+    /* (relaxed loads: the holder reads its own bucket.) */
     if (count == 0 || kw < atomic_load_explicit(&b->first, memory_order_relaxed))
         set_first(b, kw);
     if (count == 0 || kw > atomic_load_explicit(&b->last, memory_order_relaxed))

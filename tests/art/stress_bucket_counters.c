@@ -8,6 +8,7 @@
 #include <larch/art.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "art/tree.h"
@@ -34,6 +35,21 @@ static int incr(void *ctx, uint64_t *val, int present) {
     return LARCH_UPDATE_STORE;
 }
 
+/* Add one to key k's counter, by update, or else by a get and a CAS retried until
+ * it lands; 1 if a call failed in a way it never should. */
+static long increment(const unsigned char *k, size_t len, bool by_update) {
+    if (by_update)
+        return larch_art_update(tree, k, len, incr, NULL) != LARCH_OK;
+    for (;;) {
+        uint64_t cur = 0;
+        if (larch_art_get(tree, k, len, &cur) != LARCH_OK)
+            return 1;
+        int rc = larch_art_cas(tree, k, len, cur, cur + 1, NULL);
+        if (rc != LARCH_EXISTS)
+            return rc != LARCH_OK;
+    }
+}
+
 static void *updater(void *arg) {
     unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
     long ops = (under_sanitizer() ? 3000 : 200000) * stress_scale();
@@ -43,24 +59,7 @@ static void *updater(void *arg) {
         seed = seed * 1103515245u + 12345u;
         unsigned i = (seed >> 16) % COUNTERS;
         counter_key(i, k);
-        if (n & 1) {
-            bad += larch_art_update(tree, k, 4, incr, NULL) != LARCH_OK;
-        } else {
-            for (;;) {
-                uint64_t cur = 0;
-                if (larch_art_get(tree, k, 4, &cur) != LARCH_OK) {
-                    bad++;
-                    break;
-                }
-                int rc = larch_art_cas(tree, k, 4, cur, cur + 1, NULL);
-                if (rc == LARCH_OK)
-                    break;
-                if (rc != LARCH_EXISTS) {
-                    bad++;
-                    break;
-                }
-            }
-        }
+        bad += increment(k, 4, n & 1);
         atomic_fetch_add(&increments[i], 1);
     }
     atomic_fetch_add(&updaters_done, 1);
@@ -281,24 +280,7 @@ static void *leaf_updater(void *arg) {
         seed = seed * 1103515245u + 12345u;
         unsigned i = (seed >> 16) % LEAF_COUNTERS;
         leaf_counter_key(i, k);
-        if (n & 1) {
-            bad += larch_art_update(tree, k, 3, incr, NULL) != LARCH_OK;
-        } else {
-            for (;;) {
-                uint64_t cur = 0;
-                if (larch_art_get(tree, k, 3, &cur) != LARCH_OK) {
-                    bad++;
-                    break;
-                }
-                int rc = larch_art_cas(tree, k, 3, cur, cur + 1, NULL);
-                if (rc == LARCH_OK)
-                    break;
-                if (rc != LARCH_EXISTS) {
-                    bad++;
-                    break;
-                }
-            }
-        }
+        bad += increment(k, 3, n & 1);
         atomic_fetch_add(&leaf_increments[i], 1);
     }
     atomic_fetch_add(&updaters_done, 1);

@@ -137,10 +137,18 @@ static void put_new(unsigned i, long *bad) {
     *bad += stable(i) && rc != LARCH_EXISTS;
 }
 
+/* Delete key i if present, its value retired. */
+static void delete_key(unsigned i) {
+    unsigned char k[8];
+    size_t len = key_of(i, k);
+    uint64_t old = 0;
+    if (larch_art_del(tree, k, len, &old) == LARCH_OK)
+        retire_value(old);
+}
+
 static void *churn(void *arg) {
     uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
     long ops = (under_sanitizer() ? 60000 : 300000) * stress_scale(), bad = 0;
-    unsigned char k[8];
     for (long n = 0; n < ops; n++) {
         uint64_t r = test_rand(&rng);
         unsigned i = (unsigned)(r % KEYS);
@@ -156,20 +164,14 @@ static void *churn(void *arg) {
                 if (fill) {
                     put_new(x, &bad);
                 } else {
-                    uint64_t old = 0;
-                    size_t len = key_of(x, k);
-                    if (larch_art_del(tree, k, len, &old) == LARCH_OK)
-                        retire_value(old);
+                    delete_key(x);
                 }
             }
             n += to - from;
         } else if (stable(i) || r >> 40 & 1) {
             put_new(i, &bad);
         } else {
-            uint64_t old = 0;
-            size_t len = key_of(i, k);
-            if (larch_art_del(tree, k, len, &old) == LARCH_OK)
-                retire_value(old);
+            delete_key(i);
         }
     }
     atomic_fetch_add(&writers_done, 1);
