@@ -28,6 +28,8 @@ struct batch {
     uint64_t pin_gen; /* pin generation the values were read in */
     bool leaf_end;    /* the batch reached the end of its leaf (in its direction) */
     bool has_fence;   /* the leaf is bounded in that direction by fence */
+    uint8_t format;   /* a fixed-format leaf's (key length + 1): the keys lie 8 bytes
+                         apart; 0: off and len say where each key is */
     size_t fence_len;
     uint8_t fence[NODE_KEY_BUF];
     uint32_t off[BATCH_MAX];
@@ -37,6 +39,10 @@ struct batch {
 };
 
 static const uint8_t *batch_key(const struct batch *b, unsigned i, size_t *len) {
+    if (b->format) {
+        *len = format_key_len(b->format);
+        return b->keys + 8 * i;
+    }
     *len = b->len[i];
     return b->keys + b->off[i];
 }
@@ -73,19 +79,29 @@ static unsigned copy_forward(struct batch *b, const struct node *leaf, unsigned 
     uint64_t m = node_meta(leaf);
     unsigned i = from, format = meta_format(m);
     b->n = 0;
+    b->format = 0;
     if (format) {
-        /* fixed_entry_word stays in bounds and len <= 8, however torn the read. */
-        unsigned len = format_key_len(format);
+        /* Pairs [start + from, start + to) are copied: to is clamped to the pair
+         * places, so a torn read stays inside the leaf (it copies fewer entries,
+         * and fails validation), and format_key_len is at most 8. The keys go 8
+         * bytes apart, so the batch needs no offsets or lengths. */
+        unsigned start = meta_start(m), to = count - from < cap ? count : from + cap;
+        if (to > NODE_FIXED_MAX - start)
+            to = NODE_FIXED_MAX - start;
+        if (from >= to)
+            return from;
         prefetch_pairs(leaf, m, from, count, 2 * cap);
-        for (; i < count && b->n < cap; i++, b->n++, bytes += len) {
-            unsigned w = fixed_entry_word(m, i);
-            uint64_t key = larch__be64(node_load(leaf, w));
-            memcpy(b->keys + bytes, &key, 8);
-            b->val[b->n] = node_load(leaf, w + 1);
-            b->off[b->n] = (uint32_t)bytes;
-            b->len[b->n] = (uint16_t)len;
+        _Atomic uint64_t *pair = &((struct node *)leaf)->w[fixed_word(start + from) - 1];
+        unsigned n = to - from;
+        for (unsigned j = 0; j < n; j++, pair += 2) {
+            /* relaxed: an optimistic copy, validated by the caller (node_load). */
+            uint64_t key = larch__be64(atomic_load_explicit(pair, memory_order_relaxed));
+            memcpy(b->keys + 8 * j, &key, 8);
+            b->val[j] = atomic_load_explicit(pair + 1, memory_order_relaxed);
         }
-        return i;
+        b->n = n;
+        b->format = (uint8_t)format;
+        return to;
     }
     /* A consistent leaf holds under NODE_SIZE bytes of keys; a torn read may see
      * more, and must not write past the buffer before validation fails. */
@@ -216,6 +232,7 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
         }
         size_t bytes = 0;
         b->n = 0;
+        b->format = 0;
         unsigned i = end < count ? end : count;
         for (; i > 0 && b->n < cap && bytes <= NODE_SIZE; i--)
             batch_add(b, leaf, i - 1, &bytes);
@@ -240,6 +257,33 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
 
 /* ---- scan ------------------------------------------------------------------------ */
 
+/* Hand b's entries below hi (NULL: no bound) to fn, counting the calls. True when
+ * the scan is over: fn asked to stop, or an entry reached hi. A batch of a
+ * fixed-format leaf has a loop of its own: its keys lie 8 bytes apart, one length. */
+static bool deliver(const struct batch *b, const uint8_t *hi, size_t hilen, larch_scan_fn fn,
+                    void *ctx, long *calls) {
+    unsigned n = b->n;
+    if (b->format && !hi) {
+        size_t len = format_key_len(b->format);
+        for (unsigned i = 0; i < n; i++) {
+            ++*calls;
+            if (fn(ctx, b->keys + 8 * i, len, b->val[i]))
+                return true;
+        }
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *key = batch_key(b, i, &len);
+        if (hi && larch__key_cmp(key, len, hi, hilen) >= 0)
+            return true;
+        ++*calls;
+        if (fn(ctx, key, len, b->val[i]))
+            return true;
+    }
+    return false;
+}
+
 long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *hi, size_t hilen,
                       larch_scan_fn fn, void *ctx) {
     if (!t || !fn || (!lo && lolen))
@@ -255,17 +299,7 @@ long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *
     larch_epoch_pin();
     for (;;) {
         read_forward(t, start, start_len, inclusive, SCAN_BATCH, &b, &at);
-        bool stop = b.n == 0;
-        for (unsigned i = 0; i < b.n && !stop; i++) {
-            size_t len;
-            const uint8_t *key = batch_key(&b, i, &len);
-            if (hi && larch__key_cmp(key, len, hi, hilen) >= 0) {
-                stop = true;
-                break;
-            }
-            calls++;
-            stop = fn(ctx, key, len, b.val[i]) != 0;
-        }
+        bool stop = b.n == 0 || deliver(&b, hi, hilen, fn, ctx, &calls);
         /* Done at the last leaf, or when the next leaf starts at or past hi. */
         if (stop || (b.leaf_end && !b.has_fence) ||
             (b.leaf_end && hi && larch__key_cmp(b.fence, b.fence_len, hi, hilen) >= 0))
