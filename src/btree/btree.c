@@ -128,13 +128,15 @@ static void copy_separator(const struct node *n, unsigned i, uint8_t *out, size_
 struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bool below,
                                   uint64_t *version, uint8_t *upper, size_t *upper_len,
                                   bool *has_upper, uint8_t *lower, size_t *lower_len,
-                                  bool *has_lower) {
+                                  bool *has_lower, struct leaf_parent *parent) {
     struct node *node;
     uint64_t v;
     if (has_upper)
         *has_upper = false;
     if (has_lower)
         *has_lower = false;
+    if (parent)
+        parent->node = NULL;
     if (!read_root(t, &node, &v))
         return NULL;
     while (!node_is_leaf(node)) {
@@ -156,6 +158,8 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
             return NULL;
         if (!vlock_validate(&node->lock, v))
             return NULL;
+        if (parent)
+            *parent = (struct leaf_parent){node, v, pos, count};
         node = child;
         v = cv;
     }
@@ -416,7 +420,7 @@ int larch_btree_get(larch_btree *t, const void *key, size_t len, uint64_t *val) 
         }
         uint64_t v;
         struct node *leaf =
-            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
+            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         if (leaf) {
             bool eq;
             unsigned pos = node_lower_bound(leaf, &k, &eq);
@@ -530,7 +534,7 @@ int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) 
     for (;;) {
         uint64_t v;
         struct node *leaf =
-            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL);
+            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         if (!leaf) {
             restart_wait(t, &backoff);
             continue;

@@ -113,25 +113,56 @@ static unsigned copy_forward(struct batch *b, const struct node *leaf, unsigned 
 /* Where a scan's batch ended in its leaf. The scan stays pinned, so the leaf is not
  * freed; while its version holds, the next batch is copied from there without a
  * descent (the fence copied with the first batch still bounds the leaf: its range
- * changes only by a split or merge, which changes its version). */
+ * changes only by a split or merge, which changes its version). When the batch
+ * ended the leaf, the next leaf is the parent's next child while the parent's
+ * version holds (its children and separators are then as the descent saw them). */
 struct resume_at {
-    struct node *leaf; /* NULL: descend */
+    struct node *leaf; /* the batch ended inside it; NULL: it ended its leaf */
     uint64_t version;
     unsigned next;
+    struct leaf_parent parent; /* the leaf's parent; node NULL: descend */
 };
 
-/* The next batch from where the last one ended, or false (descend instead). */
+/* The next batch from where the last one ended inside its leaf, or false (descend
+ * instead). */
 static bool read_on(struct resume_at *at, unsigned cap, struct batch *b) {
     struct node *leaf = at->leaf;
     at->leaf = NULL;
-    if (!leaf)
-        return false;
     unsigned count = node_count(leaf);
     unsigned i = copy_forward(b, leaf, at->next, count, cap);
     b->leaf_end = i >= count;
     if (!vlock_validate(&leaf->lock, at->version) || b->n == 0)
         return false;
-    *at = (struct resume_at){leaf, at->version, i};
+    at->leaf = leaf;
+    at->next = i;
+    b->pin_gen = larch__epoch_pin_generation();
+    return true;
+}
+
+/* The first batch of the leaf after the one a scan finished, reached through their
+ * parent, or false (descend instead). Only a child with a separator above it is
+ * taken, which gives the new leaf's fence; the parent's last child is bounded by
+ * a separator further up, and is reached by a descent. */
+static bool read_next_leaf(struct resume_at *at, unsigned cap, struct batch *b) {
+    struct leaf_parent p = at->parent;
+    at->parent.node = NULL;
+    if (!p.node || p.pos + 1 >= p.count)
+        return false;
+    p.pos++;
+    b->fence_len = node_key_copy(p.node, p.pos, b->fence);
+    struct node *leaf = node_child(p.node, p.pos, p.count);
+    uint64_t v;
+    /* The child pointer and the fence may be torn until the parent validates. */
+    if (!vlock_validate(&p.node->lock, p.version) || !vlock_read_begin(&leaf->lock, &v) ||
+        !vlock_validate(&p.node->lock, p.version))
+        return false;
+    unsigned count = node_count(leaf);
+    unsigned i = copy_forward(b, leaf, 0, count, cap);
+    b->leaf_end = i >= count;
+    b->has_fence = true;
+    if (!vlock_validate(&leaf->lock, v) || b->n == 0)
+        return false;
+    *at = (struct resume_at){leaf, v, i, p};
     b->pin_gen = larch__epoch_pin_generation();
     return true;
 }
@@ -152,7 +183,7 @@ static void copy_failed(larch_btree *t, struct larch__backoff *backoff, unsigned
  * from where the last batch ended, and leave there where this one ends. */
 static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len, bool inclusive,
                          unsigned cap, struct batch *b, struct resume_at *at) {
-    if (at && read_on(at, cap, b))
+    if (at && (at->leaf ? read_on(at, cap, b) : read_next_leaf(at, cap, b)))
         return;
     uint8_t next[NODE_KEY_BUF];
     struct larch__backoff backoff = {0};
@@ -164,10 +195,11 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
         bool has_upper;
         /* After repeated failures, copy under the leaf's lock (see tree_lock_leaf). */
         bool locked = failures >= TREE_OPTIMISTIC_ATTEMPTS;
-        struct node *leaf = locked ? tree_lock_leaf(t, &k, false, b->fence, &b->fence_len,
-                                                    &has_upper, NULL, NULL, NULL)
-                                   : tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len,
-                                                          &has_upper, NULL, NULL, NULL);
+        struct node *leaf =
+            locked ? tree_lock_leaf(t, &k, false, b->fence, &b->fence_len, &has_upper, NULL, NULL,
+                                    NULL)
+                   : tree_descend_to_leaf(t, &k, false, &v, b->fence, &b->fence_len, &has_upper,
+                                          NULL, NULL, NULL, at ? &at->parent : NULL);
         if (!leaf) {
             copy_failed(t, &backoff, &cap, &failures);
             continue;
@@ -186,8 +218,14 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
             continue;
         }
         b->pin_gen = larch__epoch_pin_generation();
-        if (at && !locked)
-            *at = (struct resume_at){leaf, v, i};
+        if (at) {
+            /* Resumable only from an optimistic descent, which set at->parent. */
+            at->leaf = locked ? NULL : leaf;
+            at->version = v;
+            at->next = i;
+            if (locked)
+                at->parent.node = NULL;
+        }
         if (b->n || !b->has_fence)
             return;
         /* Nothing at or after start in this leaf: the next leaf begins at the fence. */
@@ -216,7 +254,7 @@ static void read_backward(larch_btree *t, const uint8_t *start, size_t start_len
             locked ? tree_lock_leaf(t, start ? &k : NULL, !inclusive, NULL, NULL, NULL, b->fence,
                                     &b->fence_len, &has_lower)
                    : tree_descend_to_leaf(t, start ? &k : NULL, !inclusive, &v, NULL, NULL, NULL,
-                                          b->fence, &b->fence_len, &has_lower);
+                                          b->fence, &b->fence_len, &has_lower, NULL);
         if (!leaf) {
             copy_failed(t, &backoff, &cap, &failures);
             continue;
@@ -291,7 +329,7 @@ long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *
     /* On the stack: a scan of 100 keys should not pay for two allocations. */
     struct batch b;
     uint8_t resume[NODE_KEY_BUF];
-    struct resume_at at = {NULL, 0, 0};
+    struct resume_at at = {NULL, 0, 0, {NULL, 0, 0, 0}};
     const uint8_t *start = lo ? lo : (const uint8_t *)"";
     size_t start_len = lolen;
     bool inclusive = true;

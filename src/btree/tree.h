@@ -47,16 +47,26 @@ static inline void search_key_init(struct search_key *k, const void *key, size_t
     k->head = (uint32_t)(k->word >> 32);
 }
 
+/* The inner node above a leaf reached by a descent, as it was read: the leaf is
+ * its child pos (count: its entry count then, so pos == count is the upper child).
+ * node NULL: the leaf is the root. */
+struct leaf_parent {
+    struct node *node;
+    uint64_t version;
+    unsigned pos, count;
+};
+
 #define tree_descend_to_leaf larch__bt_descend_to_leaf
 /* Optimistic descent, the caller pinned, to the leaf that holds k, or with `below`
  * the leaf that holds the keys just below k (k NULL: the last leaf). Returns the
  * leaf and its version, or NULL if the caller must restart. If upper/lower are not
  * NULL, copies the tightest separators on the path: the keys of the leaf are in
- * [lower, upper) (*has_upper / *has_lower false: unbounded). */
+ * [lower, upper) (*has_upper / *has_lower false: unbounded). If parent is not
+ * NULL, it receives the leaf's parent. */
 struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bool below,
                                   uint64_t *version, uint8_t *upper, size_t *upper_len,
                                   bool *has_upper, uint8_t *lower, size_t *lower_len,
-                                  bool *has_lower);
+                                  bool *has_lower, struct leaf_parent *parent);
 
 #define tree_lock_leaf larch__bt_lock_leaf
 /* Optimistic attempts a reader makes before it falls back to tree_lock_leaf, so
