@@ -7,6 +7,7 @@
  * returned while pinned are protected. */
 #include <string.h>
 
+#include "art/tree.h"
 #include "art/walk.h"
 #include "common/alloc.h"
 #include "common/seek_key.h"
@@ -47,7 +48,12 @@ long larch_art_scan(larch_art *t, const void *lo, size_t lolen, const void *hi, 
 
 /* ---- iterators --------------------------------------------------------------------- */
 
-#define ITER_BATCH 16
+/* Entries per batch: a seek copies few (a seek followed by a couple of moves
+ * should not pay for a long walk), and each further batch in the same direction
+ * twice as many as the last, up to the most, so that a long pass (a flush) pays
+ * for one walk from the root per 128 entries rather than per 16. */
+#define ITER_BATCH_MIN 16
+#define ITER_BATCH_MAX 128
 /* Room for a batch of ordinary keys, and always for one of the longest. */
 #define ITER_KEY_BYTES (2 * LARCH_KEY_MAX)
 
@@ -57,19 +63,19 @@ struct larch_art_iter {
     larch_art *t;
     int dir; /* +1 / -1 as the batch was read; DIR_NONE: not positioned */
     int status;
-    unsigned idx, n;
-    bool exhausted; /* nothing lies beyond the batch in its direction */
+    unsigned idx, n, cap; /* cap: entries the next batch may hold */
+    bool exhausted;       /* nothing lies beyond the batch in its direction */
     uint64_t pin_gen;
     size_t bytes;
-    uint32_t off[ITER_BATCH], len[ITER_BATCH];
-    uint64_t val[ITER_BATCH];
+    uint32_t off[ITER_BATCH_MAX], len[ITER_BATCH_MAX];
+    uint64_t val[ITER_BATCH_MAX];
     uint8_t keys[ITER_KEY_BYTES];
     uint8_t scratch[LARCH_KEY_MAX];
 };
 
 static int batch_emit(void *p, const uint8_t *key, size_t len, uint64_t value) {
     larch_art_iter *it = p;
-    if (it->n == ITER_BATCH || it->bytes + len > ITER_KEY_BYTES)
+    if (it->n == it->cap || it->bytes + len > ITER_KEY_BYTES)
         return WALK_REFUSED_STOP;
     memcpy(it->keys + it->bytes, key, len);
     it->off[it->n] = (uint32_t)it->bytes;
@@ -80,7 +86,8 @@ static int batch_emit(void *p, const uint8_t *key, size_t len, uint64_t value) {
     return WALK_MORE;
 }
 
-/* Read a batch in direction dir from key (NULL: from the first / last key). */
+/* Read a batch of up to it->cap entries in direction dir from key (NULL: from the
+ * first / last key). */
 static void read_batch(larch_art_iter *it, int dir, const uint8_t *key, size_t len,
                        bool inclusive) {
     it->n = 0;
@@ -108,6 +115,7 @@ larch_art_iter *larch_art_iter_new(larch_art *t) {
     it->dir = DIR_NONE;
     it->status = LARCH_OK;
     it->idx = it->n = 0;
+    it->cap = ITER_BATCH_MIN;
     return it;
 }
 
@@ -126,26 +134,32 @@ static const uint8_t *seek_key(larch_art_iter *it, const void *key, size_t len) 
     return k;
 }
 
+/* A seek's batch: a small one (see ITER_BATCH_MIN). */
+static void seek_batch(larch_art_iter *it, int dir, const uint8_t *key, size_t len) {
+    it->cap = ITER_BATCH_MIN;
+    read_batch(it, dir, key, len, true);
+}
+
 void larch_art_iter_seek(larch_art_iter *it, const void *key, size_t len) {
     const uint8_t *k = it ? seek_key(it, key, len) : NULL;
     if (k)
-        read_batch(it, 1, k, len, true);
+        seek_batch(it, 1, k, len);
 }
 
 void larch_art_iter_seek_for_prev(larch_art_iter *it, const void *key, size_t len) {
     const uint8_t *k = it ? seek_key(it, key, len) : NULL;
     if (k)
-        read_batch(it, -1, k, len, true);
+        seek_batch(it, -1, k, len);
 }
 
 void larch_art_iter_seek_first(larch_art_iter *it) {
     if (it)
-        read_batch(it, 1, NULL, 0, true);
+        seek_batch(it, 1, NULL, 0);
 }
 
 void larch_art_iter_seek_last(larch_art_iter *it) {
     if (it)
-        read_batch(it, -1, NULL, 0, true);
+        seek_batch(it, -1, NULL, 0);
 }
 
 int larch_art_iter_valid(const larch_art_iter *it) {
@@ -181,6 +195,11 @@ static void step(larch_art_iter *it, int dir) {
         it->dir = DIR_NONE;
         return;
     }
+    /* Going on the same way: a bigger batch; turning back: a small one. */
+    if (it->dir == dir)
+        it->cap = it->cap < ITER_BATCH_MAX / 2 ? 2 * it->cap : ITER_BATCH_MAX;
+    else
+        it->cap = ITER_BATCH_MIN;
     size_t len = save_current(it);
     read_batch(it, dir, it->scratch, len, false);
 }
@@ -206,6 +225,10 @@ const void *larch_art_iter_key(const larch_art_iter *it, size_t *len) {
 
 uint64_t larch_art_iter_value(const larch_art_iter *it) {
     return larch_art_iter_valid(it) ? it->val[it->idx] : 0;
+}
+
+uint64_t larch__art_iter_value_ahead(const larch_art_iter *it, unsigned ahead) {
+    return larch_art_iter_valid(it) && it->n - it->idx > ahead ? it->val[it->idx + ahead] : 0;
 }
 
 int larch_art_iter_status(const larch_art_iter *it) {

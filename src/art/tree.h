@@ -69,4 +69,9 @@ void art_retire_leaf(struct art_leaf *l);
 int larch__art_insert_leaf(larch_art *t, struct art_leaf *leaf, struct art_leaf **found);
 void larch__art_free_nodes(larch_art *t);
 
+/* The value `ahead` entries past the iterator's current one in the batch it
+ * holds, or 0 if the batch ends first: a hint for prefetching what the caller
+ * will read next (by the time the iterator gets there, the entry may be gone). */
+uint64_t larch__art_iter_value_ahead(const larch_art_iter *it, unsigned ahead);
+
 #endif /* LARCH_ART_TREE_H */

@@ -15,12 +15,14 @@
 
 /* Entries per batch. A scan goes on from where its batch ended in the same leaf
  * without a descent (see struct resume_at), so its batches can be small: what it
- * copies past the entry where fn stops is wasted. An iterator copies few too (a
- * seek followed by a couple of moves should not copy a whole leaf). A whole leaf's
- * keys always fit in the key buffer. */
+ * copies past the entry where fn stops is wasted. An iterator copies few after a
+ * seek (a seek followed by a couple of moves should not copy a whole leaf), and
+ * each further batch in the same direction twice as many as the last, up to
+ * BATCH_MAX: a long pass descends once per 64 entries rather than per 16. A whole
+ * leaf's keys always fit in the key buffer. */
 #define SCAN_BATCH 32
 #define ITER_BATCH 16
-#define BATCH_MAX SCAN_BATCH
+#define BATCH_MAX 64
 #define BATCH_BYTES (NODE_SIZE + NODE_KEY_BUF)
 
 struct batch {
@@ -366,7 +368,8 @@ enum { DIR_NONE, DIR_FORWARD, DIR_BACKWARD };
 
 struct larch_btree_iter {
     larch_btree *t;
-    int dir; /* DIR_NONE: not positioned */
+    int dir;      /* DIR_NONE: not positioned */
+    unsigned cap; /* entries the next batch may hold */
     unsigned idx;
     int status;
     uint8_t scratch[NODE_KEY_BUF];
@@ -384,6 +387,7 @@ larch_btree_iter *larch_btree_iter_new(larch_btree *t) {
     it->idx = 0;
     it->status = LARCH_OK;
     it->b.n = 0;
+    it->cap = ITER_BATCH;
     return it;
 }
 
@@ -399,14 +403,14 @@ static void position(larch_btree_iter *it, int dir) {
 
 static void seek_forward(larch_btree_iter *it, const uint8_t *key, size_t len, bool inclusive) {
     larch_epoch_pin();
-    read_forward(it->t, key, len, inclusive, ITER_BATCH, &it->b, NULL);
+    read_forward(it->t, key, len, inclusive, it->cap, &it->b, NULL);
     larch_epoch_unpin();
     position(it, DIR_FORWARD);
 }
 
 static void seek_backward(larch_btree_iter *it, const uint8_t *key, size_t len, bool inclusive) {
     larch_epoch_pin();
-    read_backward(it->t, key, len, inclusive, ITER_BATCH, &it->b);
+    read_backward(it->t, key, len, inclusive, it->cap, &it->b);
     larch_epoch_unpin();
     position(it, DIR_BACKWARD);
 }
@@ -424,24 +428,32 @@ static const uint8_t *seek_key(larch_btree_iter *it, const void *key, size_t len
 
 void larch_btree_iter_seek(larch_btree_iter *it, const void *key, size_t len) {
     const uint8_t *k = it ? seek_key(it, key, len) : NULL;
-    if (k)
+    if (k) {
+        it->cap = ITER_BATCH;
         seek_forward(it, k, len, true);
+    }
 }
 
 void larch_btree_iter_seek_for_prev(larch_btree_iter *it, const void *key, size_t len) {
     const uint8_t *k = it ? seek_key(it, key, len) : NULL;
-    if (k)
+    if (k) {
+        it->cap = ITER_BATCH;
         seek_backward(it, k, len, true);
+    }
 }
 
 void larch_btree_iter_seek_first(larch_btree_iter *it) {
-    if (it)
+    if (it) {
+        it->cap = ITER_BATCH;
         seek_forward(it, (const uint8_t *)"", 0, true);
+    }
 }
 
 void larch_btree_iter_seek_last(larch_btree_iter *it) {
-    if (it)
+    if (it) {
+        it->cap = ITER_BATCH;
         seek_backward(it, NULL, 0, true);
+    }
 }
 
 int larch_btree_iter_valid(const larch_btree_iter *it) {
@@ -481,6 +493,11 @@ static void step(larch_btree_iter *it, int dir) {
     }
     void (*reread)(larch_btree_iter *, const uint8_t *, size_t, bool) =
         dir == DIR_FORWARD ? seek_forward : seek_backward;
+    /* Going on the same way: a bigger batch; turning back: a small one. */
+    if (it->dir == dir)
+        it->cap = it->cap < BATCH_MAX / 2 ? 2 * it->cap : BATCH_MAX;
+    else
+        it->cap = ITER_BATCH;
     if (it->dir == dir && it->b.leaf_end) {
         if (!it->b.has_fence) {
             it->dir = DIR_NONE;
@@ -519,6 +536,10 @@ const void *larch_btree_iter_key(const larch_btree_iter *it, size_t *len) {
 
 uint64_t larch_btree_iter_value(const larch_btree_iter *it) {
     return larch_btree_iter_valid(it) ? it->b.val[it->idx] : 0;
+}
+
+uint64_t larch__bt_iter_value_ahead(const larch_btree_iter *it, unsigned ahead) {
+    return larch_btree_iter_valid(it) && it->b.n - it->idx > ahead ? it->b.val[it->idx + ahead] : 0;
 }
 
 int larch_btree_iter_status(const larch_btree_iter *it) {

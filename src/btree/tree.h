@@ -81,6 +81,11 @@ struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool bel
                             size_t *upper_len, bool *has_upper, uint8_t *lower, size_t *lower_len,
                             bool *has_lower);
 
+/* The value `ahead` entries past the iterator's current one in the batch it
+ * holds, or 0 if the batch ends first: a hint for prefetching what the caller
+ * will read next (by the time the iterator gets there, the entry may be gone). */
+uint64_t larch__bt_iter_value_ahead(const larch_btree_iter *it, unsigned ahead);
+
 #define tree_rebalance larch__bt_rebalance
 /* After a delete left the leaf of k underfull: merge it (and, in turn, its
  * ancestors) with siblings. The caller is pinned. */

@@ -42,6 +42,10 @@ struct mt_index_ops {
     void (*iter_prev)(void *it);
     /* The record of the iterator's key. */
     const struct mt_record *(*iter_record)(const void *it);
+    /* Where the record or newest version of the entry `ahead` keys past the
+     * iterator's lies, if the iterator holds it already, else NULL: an address to
+     * prefetch, never to read (the entry may be gone by the time it is reached). */
+    const void *(*iter_ahead)(const void *it, unsigned ahead);
     int (*iter_status)(const void *it);
 };
 

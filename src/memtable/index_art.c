@@ -82,6 +82,10 @@ static const struct mt_record *art_iter_record(const void *it) {
     larch_art_iter_key(it, &klen);
     return record_of_chain(version_at(larch_art_iter_value(it)), klen);
 }
+/* The chain head: the newest version, which follows its record. */
+static const void *art_iter_ahead(const void *it, unsigned ahead) {
+    return version_at(larch__art_iter_value_ahead(it, ahead));
+}
 static int art_iter_status(const void *it) {
     return larch_art_iter_status(it);
 }
@@ -104,5 +108,6 @@ const struct mt_index_ops larch__mt_index_art = {
     .iter_next = art_iter_next,
     .iter_prev = art_iter_prev,
     .iter_record = art_iter_record,
+    .iter_ahead = art_iter_ahead,
     .iter_status = art_iter_status,
 };

@@ -3,6 +3,7 @@
 #include <larch/btree.h>
 
 #include "btree/node.h"
+#include "btree/tree.h"
 #include "memtable/index.h"
 
 static void *bt_create(void) {
@@ -70,6 +71,9 @@ static void bt_iter_prev(void *it) {
 static const struct mt_record *bt_iter_record(const void *it) {
     return (const struct mt_record *)(uintptr_t)larch_btree_iter_value(it);
 }
+static const void *bt_iter_ahead(const void *it, unsigned ahead) {
+    return (const void *)(uintptr_t)larch__bt_iter_value_ahead(it, ahead);
+}
 static int bt_iter_status(const void *it) {
     return larch_btree_iter_status(it);
 }
@@ -92,5 +96,6 @@ const struct mt_index_ops larch__mt_index_btree = {
     .iter_next = bt_iter_next,
     .iter_prev = bt_iter_prev,
     .iter_record = bt_iter_record,
+    .iter_ahead = bt_iter_ahead,
     .iter_status = bt_iter_status,
 };
