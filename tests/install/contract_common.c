@@ -1,0 +1,246 @@
+/* The common part of API.md's contract (status codes, larch_strerror, key limits)
+ * and the epoch API, checked from outside against the installed headers and library
+ * only, one function per documented behaviour (or per choice made where API.md is
+ * silent, marked "chosen"). */
+#include <larch/larch.h>
+
+#include "../harness.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+
+/* ---- status codes and larch_strerror ----------------------------------------------- */
+
+static void status_codes_have_their_contracted_values(void) {
+    _Static_assert(LARCH_OK == 0 && LARCH_NOTFOUND == 1 && LARCH_EXISTS == 2 &&
+                       LARCH_DELETED == 3,
+                   "outcomes");
+    _Static_assert(LARCH_EINVAL == -1 && LARCH_ENOMEM == -2 && LARCH_EKEYSIZE == -3 &&
+                       LARCH_ECORRUPT == -4,
+                   "errors");
+    _Static_assert(LARCH_KEY_MAX >= 1024, "LARCH_KEY_MAX");
+    CHECK(LARCH_KEY_MAX >= 1024);
+}
+
+static void strerror_names_every_code_distinctly(void) {
+    const int codes[] = {LARCH_OK,     LARCH_NOTFOUND, LARCH_EXISTS,   LARCH_DELETED,
+                         LARCH_EINVAL, LARCH_ENOMEM,   LARCH_EKEYSIZE, LARCH_ECORRUPT};
+    const size_t n = sizeof codes / sizeof codes[0];
+    const char *unknown = larch_strerror(12345);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = larch_strerror(codes[i]);
+        REQUIRE(s);
+        CHECK(s[0] != '\0');
+        CHECK(strcmp(s, unknown) != 0);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(s, larch_strerror(codes[j])) != 0);
+    }
+}
+
+static void strerror_is_never_null(void) {
+    const int others[] = {INT_MIN, INT_MIN + 1, -1000, -5, 4, 5, 1000, INT_MAX};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        const char *s = larch_strerror(others[i]);
+        CHECK(s != NULL && s[0] != '\0');
+    }
+}
+
+static void strerror_is_stable_and_static(void) {
+    CHECK(larch_strerror(LARCH_ENOMEM) == larch_strerror(LARCH_ENOMEM));
+}
+
+/* ---- epochs -------------------------------------------------------------------------- */
+
+static atomic_int runs;
+
+static void count_run(void *p) {
+    (void)p;
+    atomic_fetch_add(&runs, 1);
+}
+
+static void retire_outside_a_section_runs_by_the_barrier(void) {
+    atomic_store(&runs, 0);
+    larch_epoch_retire(&runs, count_run);
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 1);
+    larch_epoch_barrier(); /* exactly once */
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+static void retire_waits_for_the_outermost_unpin(void) {
+    atomic_store(&runs, 0);
+    larch_epoch_pin();
+    larch_epoch_pin();
+    larch_epoch_retire(&runs, count_run);
+    larch_epoch_unpin(); /* still pinned: sections nest */
+    for (int i = 0; i < 1000; i++) {
+        larch_epoch_pin();
+        larch_epoch_unpin();
+    }
+    CHECK_EQ(atomic_load(&runs), 0);
+    larch_epoch_unpin();
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+static void retire_with_null_fn_does_nothing(void) {
+    atomic_store(&runs, 0);
+    larch_epoch_retire(&runs, NULL);
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 0);
+}
+
+static void unpin_without_pin_does_nothing(void) {
+    larch_epoch_unpin();
+    larch_epoch_unpin();
+    atomic_store(&runs, 0);
+    larch_epoch_pin();
+    larch_epoch_retire(&runs, count_run);
+    for (int i = 0; i < 1000; i++) { /* the section is still open */
+        larch_epoch_pin();
+        larch_epoch_unpin();
+    }
+    CHECK_EQ(atomic_load(&runs), 0);
+    larch_epoch_unpin();
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+static void barrier_while_pinned_returns_and_does_nothing(void) {
+    atomic_store(&runs, 0);
+    larch_epoch_pin();
+    larch_epoch_retire(&runs, count_run);
+    larch_epoch_barrier(); /* misuse that the header defines: returns at once */
+    CHECK_EQ(atomic_load(&runs), 0);
+    larch_epoch_unpin();
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+/* Another thread, pinned until told to stop. */
+struct pinned_thread {
+    pthread_t th;
+    atomic_int pinned, release, exit_pinned;
+};
+
+static void *stay_pinned(void *arg) {
+    struct pinned_thread *p = arg;
+    larch_epoch_pin();
+    atomic_store(&p->pinned, 1);
+    while (!atomic_load(&p->release))
+        sched_yield();
+    if (!atomic_load(&p->exit_pinned))
+        larch_epoch_unpin();
+    return NULL;
+}
+
+static void another_threads_open_section_holds_back_a_retirement(void) {
+    struct pinned_thread p = {0};
+    REQUIRE(pthread_create(&p.th, NULL, stay_pinned, &p) == 0);
+    while (!atomic_load(&p.pinned))
+        sched_yield();
+    atomic_store(&runs, 0);
+    larch_epoch_retire(&runs, count_run);
+    for (int i = 0; i < 100000; i++) {
+        larch_epoch_pin();
+        larch_epoch_unpin();
+    }
+    CHECK_EQ(atomic_load(&runs), 0);
+    atomic_store(&p.release, 1);
+    pthread_join(p.th, NULL);
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+static void thread_exiting_while_pinned_is_unpinned(void) {
+    struct pinned_thread p = {0};
+    atomic_store(&p.exit_pinned, 1);
+    REQUIRE(pthread_create(&p.th, NULL, stay_pinned, &p) == 0);
+    while (!atomic_load(&p.pinned))
+        sched_yield();
+    atomic_store(&p.release, 1);
+    pthread_join(p.th, NULL);
+    atomic_store(&runs, 0);
+    larch_epoch_retire(&runs, count_run);
+    larch_epoch_barrier(); /* would wait forever for a section that never ends */
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+/* A thread that retires and then idles, or exits, with its retirements pending. */
+struct retirer {
+    pthread_t th;
+    int count;
+    atomic_int retired, release;
+};
+
+static void *retire_then_wait(void *arg) {
+    struct retirer *r = arg;
+    for (int i = 0; i < r->count; i++) {
+        larch_epoch_pin();
+        larch_epoch_retire(&runs, count_run);
+        larch_epoch_unpin();
+    }
+    atomic_store(&r->retired, 1);
+    while (!atomic_load(&r->release))
+        sched_yield();
+    return NULL;
+}
+
+static void barrier_runs_retirements_of_idle_threads(void) {
+    atomic_store(&runs, 0);
+    struct retirer r = {.count = 5};
+    REQUIRE(pthread_create(&r.th, NULL, retire_then_wait, &r) == 0);
+    while (!atomic_load(&r.retired))
+        sched_yield();
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 5);
+    atomic_store(&r.release, 1);
+    pthread_join(r.th, NULL);
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 5);
+}
+
+static void barrier_runs_retirements_of_exited_threads(void) {
+    atomic_store(&runs, 0);
+    struct retirer r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (struct retirer){.count = 1000};
+        atomic_store(&r[i].release, 1);
+        REQUIRE(pthread_create(&r[i].th, NULL, retire_then_wait, &r[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(r[i].th, NULL);
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 4000);
+}
+
+static void retire_again(void *p) {
+    larch_epoch_retire(p, count_run);
+}
+
+static void retire_callback_may_retire(void) {
+    atomic_store(&runs, 0);
+    larch_epoch_retire(&runs, retire_again);
+    larch_epoch_barrier();
+    larch_epoch_barrier(); /* the second retirement was made during the first barrier */
+    CHECK_EQ(atomic_load(&runs), 1);
+}
+
+int main(void) {
+    RUN(status_codes_have_their_contracted_values);
+    RUN(strerror_names_every_code_distinctly);
+    RUN(strerror_is_never_null);
+    RUN(strerror_is_stable_and_static);
+    RUN(retire_outside_a_section_runs_by_the_barrier);
+    RUN(retire_waits_for_the_outermost_unpin);
+    RUN(retire_with_null_fn_does_nothing);
+    RUN(unpin_without_pin_does_nothing);
+    RUN(barrier_while_pinned_returns_and_does_nothing);
+    RUN(another_threads_open_section_holds_back_a_retirement);
+    RUN(thread_exiting_while_pinned_is_unpinned);
+    RUN(barrier_runs_retirements_of_idle_threads);
+    RUN(barrier_runs_retirements_of_exited_threads);
+    RUN(retire_callback_may_retire);
+    return harness_finish();
+}
