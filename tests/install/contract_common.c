@@ -13,8 +13,7 @@
 /* ---- status codes and larch_strerror ----------------------------------------------- */
 
 static void status_codes_have_their_contracted_values(void) {
-    _Static_assert(LARCH_OK == 0 && LARCH_NOTFOUND == 1 && LARCH_EXISTS == 2 &&
-                       LARCH_DELETED == 3,
+    _Static_assert(LARCH_OK == 0 && LARCH_NOTFOUND == 1 && LARCH_EXISTS == 2 && LARCH_DELETED == 3,
                    "outcomes");
     _Static_assert(LARCH_EINVAL == -1 && LARCH_ENOMEM == -2 && LARCH_EKEYSIZE == -3 &&
                        LARCH_ECORRUPT == -4,

@@ -44,8 +44,8 @@ static bool at(const larch_memtable_iter *it, const char *k, uint64_t seq, const
     size_t klen = 99, vlen = 99;
     const void *key = larch_memtable_iter_key(it, &klen);
     const void *val = larch_memtable_iter_value(it, &vlen);
-    if (!larch_memtable_iter_valid(it) || !key || klen != strlen(k) ||
-        memcmp(key, k, klen) != 0 || larch_memtable_iter_seq(it) != seq)
+    if (!larch_memtable_iter_valid(it) || !key || klen != strlen(k) || memcmp(key, k, klen) != 0 ||
+        larch_memtable_iter_seq(it) != seq)
         return false;
     if (!v)
         return larch_memtable_iter_is_tombstone(it) == 1 && val == NULL && vlen == 0;
@@ -201,7 +201,7 @@ static void duplicate_key_and_seq_is_exists_and_changes_nothing(void) {
     size_t bytes = larch_memtable_bytes(m);
     CHECK_EQ(put_s(m, "k", 5, "second"), LARCH_EXISTS);
     CHECK_EQ(larch_memtable_del(m, "k", 1, 5), LARCH_EXISTS); /* a value at (k, 5) */
-    CHECK_EQ(put_s(m, "k", 6, "third"), LARCH_EXISTS);         /* a tombstone at (k, 6) */
+    CHECK_EQ(put_s(m, "k", 6, "third"), LARCH_EXISTS);        /* a tombstone at (k, 6) */
     CHECK_EQ(larch_memtable_del(m, "k", 1, 6), LARCH_EXISTS);
     CHECK_EQ(larch_memtable_len(m), 2);
     CHECK(get_is(m, "k", 5, LARCH_OK, "first", 5));
@@ -356,8 +356,8 @@ static void iter_new_refuses_unknown_flags(void) {
     REQUIRE(m);
     CHECK(larch_memtable_iter_new(m, UINT64_MAX, 4) == NULL);
     CHECK(larch_memtable_iter_new(m, UINT64_MAX, -1) == NULL);
-    larch_memtable_iter *it = larch_memtable_iter_new(
-        m, UINT64_MAX, LARCH_ITER_ALL_VERSIONS | LARCH_ITER_TOMBSTONES);
+    larch_memtable_iter *it =
+        larch_memtable_iter_new(m, UINT64_MAX, LARCH_ITER_ALL_VERSIONS | LARCH_ITER_TOMBSTONES);
     CHECK(it != NULL); /* both flags: every version */
     larch_memtable_iter_free(it);
     larch_memtable_free(m);
@@ -468,7 +468,7 @@ static void all_versions_iterator_goes_in_flush_order(void) {
         const char *k;
         uint64_t seq;
         const char *v;
-    } order[] = {{"a", 30, "a30"}, {"a", 20, NULL}, {"a", 10, "a10"}, {"b", 25, NULL},
+    } order[] = {{"a", 30, "a30"}, {"a", 20, NULL},  {"a", 10, "a10"}, {"b", 25, NULL},
                  {"b", 15, "b15"}, {"c", 35, "c35"}, {"c", 5, ""},     {"d", 40, "d40"}};
     const size_t n = sizeof order / sizeof order[0];
     larch_memtable_iter *it = larch_memtable_iter_new(m, UINT64_MAX, LARCH_ITER_ALL_VERSIONS);
@@ -651,8 +651,8 @@ static void iterator_sees_versions_published_before_its_seek(void) {
     larch_memtable_iter *it = larch_memtable_iter_new(m, 100, 0);
     REQUIRE(it);
     larch_memtable_iter_seek_first(it);
-    CHECK_EQ(put_s(m, "b", 50, "b50"), LARCH_OK);  /* revives b at 50 <= 100 */
-    CHECK_EQ(put_s(m, "e", 60, "e60"), LARCH_OK);  /* a new key */
+    CHECK_EQ(put_s(m, "b", 50, "b50"), LARCH_OK);   /* revives b at 50 <= 100 */
+    CHECK_EQ(put_s(m, "e", 60, "e60"), LARCH_OK);   /* a new key */
     CHECK_EQ(put_s(m, "a", 200, "a200"), LARCH_OK); /* above the snapshot */
     larch_memtable_iter_seek_first(it);
     CHECK(at(it, "a", 30, "a30"));

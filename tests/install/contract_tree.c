@@ -40,8 +40,12 @@ struct tree_api {
 /* Wrappers that turn the opaque handles into each tree's own types (a call through
  * a pointer of another function type would be undefined), then the table. */
 #define TREE_API(P)                                                                                \
-    static void *P##_new_(void) { return larch_##P##_new(); }                                      \
-    static void P##_free_(void *t) { larch_##P##_free(t); }                                        \
+    static void *P##_new_(void) {                                                                  \
+        return larch_##P##_new();                                                                  \
+    }                                                                                              \
+    static void P##_free_(void *t) {                                                               \
+        larch_##P##_free(t);                                                                       \
+    }                                                                                              \
     static int P##_put(void *t, const void *k, size_t n, uint64_t v, uint64_t *o) {                \
         return larch_##P##_put(t, k, n, v, o);                                                     \
     }                                                                                              \
@@ -64,29 +68,57 @@ struct tree_api {
                          larch_scan_fn fn, void *ctx) {                                            \
         return larch_##P##_scan(t, lo, lolen, hi, hilen, fn, ctx);                                 \
     }                                                                                              \
-    static size_t P##_len(void *t) { return larch_##P##_len(t); }                                  \
-    static int P##_height(void *t) { return larch_##P##_height(t); }                               \
-    static int P##_check(void *t, FILE *err) { return larch_##P##_check(t, err); }                 \
-    static void *P##_iter_new(void *t) { return larch_##P##_iter_new(t); }                         \
-    static void P##_iter_free(void *it) { larch_##P##_iter_free(it); }                             \
-    static void P##_seek(void *it, const void *k, size_t n) { larch_##P##_iter_seek(it, k, n); }   \
+    static size_t P##_len(void *t) {                                                               \
+        return larch_##P##_len(t);                                                                 \
+    }                                                                                              \
+    static int P##_height(void *t) {                                                               \
+        return larch_##P##_height(t);                                                              \
+    }                                                                                              \
+    static int P##_check(void *t, FILE *err) {                                                     \
+        return larch_##P##_check(t, err);                                                          \
+    }                                                                                              \
+    static void *P##_iter_new(void *t) {                                                           \
+        return larch_##P##_iter_new(t);                                                            \
+    }                                                                                              \
+    static void P##_iter_free(void *it) {                                                          \
+        larch_##P##_iter_free(it);                                                                 \
+    }                                                                                              \
+    static void P##_seek(void *it, const void *k, size_t n) {                                      \
+        larch_##P##_iter_seek(it, k, n);                                                           \
+    }                                                                                              \
     static void P##_seek_for_prev(void *it, const void *k, size_t n) {                             \
         larch_##P##_iter_seek_for_prev(it, k, n);                                                  \
     }                                                                                              \
-    static void P##_seek_first(void *it) { larch_##P##_iter_seek_first(it); }                      \
-    static void P##_seek_last(void *it) { larch_##P##_iter_seek_last(it); }                        \
-    static int P##_valid(const void *it) { return larch_##P##_iter_valid(it); }                    \
-    static void P##_next(void *it) { larch_##P##_iter_next(it); }                                  \
-    static void P##_prev(void *it) { larch_##P##_iter_prev(it); }                                  \
-    static const void *P##_key(const void *it, size_t *n) { return larch_##P##_iter_key(it, n); }  \
-    static uint64_t P##_value(const void *it) { return larch_##P##_iter_value(it); }               \
-    static int P##_status(const void *it) { return larch_##P##_iter_status(it); }                  \
+    static void P##_seek_first(void *it) {                                                         \
+        larch_##P##_iter_seek_first(it);                                                           \
+    }                                                                                              \
+    static void P##_seek_last(void *it) {                                                          \
+        larch_##P##_iter_seek_last(it);                                                            \
+    }                                                                                              \
+    static int P##_valid(const void *it) {                                                         \
+        return larch_##P##_iter_valid(it);                                                         \
+    }                                                                                              \
+    static void P##_next(void *it) {                                                               \
+        larch_##P##_iter_next(it);                                                                 \
+    }                                                                                              \
+    static void P##_prev(void *it) {                                                               \
+        larch_##P##_iter_prev(it);                                                                 \
+    }                                                                                              \
+    static const void *P##_key(const void *it, size_t *n) {                                        \
+        return larch_##P##_iter_key(it, n);                                                        \
+    }                                                                                              \
+    static uint64_t P##_value(const void *it) {                                                    \
+        return larch_##P##_iter_value(it);                                                         \
+    }                                                                                              \
+    static int P##_status(const void *it) {                                                        \
+        return larch_##P##_iter_status(it);                                                        \
+    }                                                                                              \
     static const struct tree_api P##_api = {                                                       \
-        #P,         P##_new_,      P##_free_,       P##_put,           P##_insert,                 \
-        P##_get,    P##_del,       P##_cas,         P##_update,        P##_scan,                   \
-        P##_len,    P##_height,    P##_check,       P##_iter_new,      P##_iter_free,              \
-        P##_seek,   P##_seek_for_prev, P##_seek_first, P##_seek_last,  P##_valid,                  \
-        P##_next,   P##_prev,      P##_key,         P##_value,         P##_status,                 \
+        #P,       P##_new_,          P##_free_,      P##_put,       P##_insert,                    \
+        P##_get,  P##_del,           P##_cas,        P##_update,    P##_scan,                      \
+        P##_len,  P##_height,        P##_check,      P##_iter_new,  P##_iter_free,                 \
+        P##_seek, P##_seek_for_prev, P##_seek_first, P##_seek_last, P##_valid,                     \
+        P##_next, P##_prev,          P##_key,        P##_value,     P##_status,                    \
     };
 
 TREE_API(btree)
@@ -555,8 +587,8 @@ static void keys_are_memcmp_ordered_shorter_first(void) {
     static const struct {
         const char *k;
         size_t len;
-    } order[] = {{"", 0},       {"\0", 1},    {"\0\0", 2}, {"a", 1},     {"a\0", 2},
-                 {"a\0b", 3},   {"ab", 2},    {"b", 1},    {"\xff", 1},  {"\xff\xff", 2}};
+    } order[] = {{"", 0},     {"\0", 1}, {"\0\0", 2}, {"a", 1},    {"a\0", 2},
+                 {"a\0b", 3}, {"ab", 2}, {"b", 1},    {"\xff", 1}, {"\xff\xff", 2}};
     const size_t n = sizeof order / sizeof order[0];
     for (size_t i = n; i-- > 0;)
         CHECK_EQ(T->put(t, order[i].k, order[i].len, i, NULL), LARCH_OK);
