@@ -721,6 +721,72 @@ static void concurrent_out_of_order_seqs_all_land_in_place(void) {
     larch_memtable_free(m);
 }
 
+/* Once every write with seq <= S has returned, reads at S never change, whatever
+ * is written above S meanwhile. */
+struct later_writer {
+    larch_memtable *m;
+    atomic_int *stop;
+    long failures;
+};
+
+static void *write_above_100(void *arg) {
+    struct later_writer *w = arg;
+    for (uint64_t seq = 101; !atomic_load(w->stop) || seq < 2000; seq++) {
+        char k[24];
+        size_t klen = (size_t)snprintf(k, sizeof k, "k%02d", (int)(seq % 50));
+        int rc = seq % 3 ? larch_memtable_put(w->m, k, klen, seq, "new", 3)
+                         : larch_memtable_del(w->m, k, klen, seq);
+        w->failures += rc != LARCH_OK;
+    }
+    return NULL;
+}
+
+static void read_at_a_published_snapshot_never_changes(void) {
+    larch_memtable *m = new_memtable();
+    REQUIRE(m);
+    char k[24], v[24];
+    for (int seq = 1; seq <= 100; seq++) { /* keys k00..k24 only: k25.. come later */
+        size_t klen = (size_t)snprintf(k, sizeof k, "k%02d", seq % 25);
+        CHECK_EQ(larch_memtable_put(m, k, klen, (uint64_t)seq, v,
+                                    (size_t)snprintf(v, sizeof v, "v%d", seq)),
+                 LARCH_OK);
+    }
+    atomic_int stop = 0;
+    struct later_writer w = {m, &stop, 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, write_above_100, &w) == 0);
+    long wrong = 0;
+    larch_memtable_iter *it = larch_memtable_iter_new(m, 100, 0);
+    REQUIRE(it);
+    for (int round = 0; round < 20; round++) {
+        for (int key = 0; key < 50; key++) {
+            size_t klen = (size_t)snprintf(k, sizeof k, "k%02d", key);
+            int last = key < 25 ? 100 - (100 - key) % 25 : 0; /* k00's last is 100 */
+            const void *val;
+            size_t vlen;
+            uint64_t seq;
+            int rc = larch_memtable_get(m, k, klen, 100, &val, &vlen, &seq);
+            if (key >= 25)
+                wrong += rc != LARCH_NOTFOUND;
+            else
+                wrong += rc != LARCH_OK || seq != (uint64_t)last ||
+                         vlen != (size_t)snprintf(v, sizeof v, "v%d", last) ||
+                         memcmp(val, v, vlen) != 0;
+        }
+        long n = 0;
+        for (larch_memtable_iter_seek_first(it); larch_memtable_iter_valid(it);
+             larch_memtable_iter_next(it))
+            n++;
+        wrong += n != 25;
+    }
+    atomic_store(&stop, 1);
+    pthread_join(th, NULL);
+    CHECK_EQ(w.failures, 0);
+    CHECK_EQ(wrong, 0);
+    larch_memtable_iter_free(it);
+    larch_memtable_free(m);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         new_memtable = kinds[i].new_;
@@ -758,6 +824,7 @@ int main(void) {
         RUN(prefix_keys_order_shorter_first);
         RUN(iterator_sees_versions_published_before_its_seek);
         RUN(concurrent_out_of_order_seqs_all_land_in_place);
+        RUN(read_at_a_published_snapshot_never_changes);
     }
     return harness_finish();
 }

@@ -1134,6 +1134,127 @@ static void concurrent_writers_need_no_registration_and_lose_nothing(void) {
     T->free_(t);
 }
 
+/* Every value that leaves the tree reaches exactly one caller: over a mix of every
+ * writing call on a few hot keys, what went in equals what came out plus what is
+ * left (as sums and counts of unique values). */
+enum { HOT_KEYS = 4, MIX_OPS = 4000 };
+
+struct ledger {
+    void *t;
+    int id;
+    uint64_t in_sum, out_sum;
+    long in_count, out_count;
+};
+
+static int displacing_update(void *ctx, uint64_t *val, int present) {
+    uint64_t *cell = ctx; /* in: the value to store (0: delete); out: the displaced one */
+    uint64_t store = cell[0];
+    cell[1] = present ? *val : 0;
+    cell[2] = present;
+    *val = store;
+    return store ? LARCH_UPDATE_STORE : LARCH_UPDATE_DELETE;
+}
+
+static void *mix_writes(void *arg) {
+    struct ledger *l = arg;
+    uint64_t seed = (uint64_t)l->id * 0x9E3779B97F4A7C15u + 1;
+    for (int i = 0; i < MIX_OPS; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        char k[2] = {'h', (char)('0' + (seed >> 40) % HOT_KEYS)};
+        uint64_t fresh = (uint64_t)l->id << 32 | (uint64_t)(i + 1), old = 0;
+        int rc;
+        switch ((seed >> 50) % 5) {
+        case 0:
+            rc = T->put(l->t, k, 2, fresh, &old);
+            l->in_sum += fresh, l->in_count++;
+            if (rc == LARCH_EXISTS)
+                l->out_sum += old, l->out_count++;
+            break;
+        case 1:
+            if (T->insert(l->t, k, 2, fresh, NULL) == LARCH_OK)
+                l->in_sum += fresh, l->in_count++;
+            break;
+        case 2:
+            if (T->del(l->t, k, 2, &old) == LARCH_OK)
+                l->out_sum += old, l->out_count++;
+            break;
+        case 3:
+            if (T->get(l->t, k, 2, &old) == LARCH_OK &&
+                T->cas(l->t, k, 2, old, fresh, NULL) == LARCH_OK) {
+                l->in_sum += fresh, l->in_count++;
+                l->out_sum += old, l->out_count++;
+            }
+            break;
+        default: {
+            uint64_t cell[3] = {(seed >> 20) % 3 ? fresh : 0, 0, 0};
+            if (T->update(l->t, k, 2, displacing_update, cell) >= 0) {
+                if (cell[0])
+                    l->in_sum += fresh, l->in_count++;
+                if (cell[2])
+                    l->out_sum += cell[1], l->out_count++;
+            }
+        }
+        }
+    }
+    return NULL;
+}
+
+static void displaced_values_reach_exactly_one_caller(void) {
+    void *t = T->new_();
+    REQUIRE(t);
+    struct ledger l[WRITERS];
+    pthread_t th[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        l[i] = (struct ledger){t, i + 1, 0, 0, 0, 0};
+        REQUIRE(pthread_create(&th[i], NULL, mix_writes, &l[i]) == 0);
+    }
+    uint64_t in_sum = 0, out_sum = 0;
+    long in_count = 0, out_count = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        in_sum += l[i].in_sum, out_sum += l[i].out_sum;
+        in_count += l[i].in_count, out_count += l[i].out_count;
+    }
+    for (int k = 0; k < HOT_KEYS; k++) {
+        char key[2] = {'h', (char)('0' + k)};
+        uint64_t v;
+        if (T->get(t, key, 2, &v) == LARCH_OK)
+            out_sum += v, out_count++;
+    }
+    CHECK_EQ(in_count, out_count);
+    CHECK(in_sum == out_sum);
+    CHECK_EQ(T->check(t, NULL), LARCH_OK);
+    T->free_(t);
+}
+
+static int increment(void *ctx, uint64_t *val, int present) {
+    (void)ctx, (void)present;
+    ++*val;
+    return LARCH_UPDATE_STORE;
+}
+
+static void *increment_many(void *arg) {
+    for (int i = 0; i < MIX_OPS; i++)
+        if (T->update(arg, "counter", 7, increment, NULL) < 0)
+            return (void *)1;
+    return NULL;
+}
+
+static void concurrent_updates_are_atomic(void) {
+    void *t = T->new_();
+    REQUIRE(t);
+    pthread_t th[WRITERS];
+    for (int i = 0; i < WRITERS; i++)
+        REQUIRE(pthread_create(&th[i], NULL, increment_many, t) == 0);
+    for (int i = 0; i < WRITERS; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        CHECK(r == NULL);
+    }
+    CHECK(has(t, "counter", 7, WRITERS * MIX_OPS));
+    T->free_(t);
+}
+
 struct mover {
     void *it;
     int ok;
@@ -1212,6 +1333,8 @@ int main(void) {
         RUN(value_returned_while_pinned_stays_protected_until_unpin);
         RUN(concurrent_writers_need_no_registration_and_lose_nothing);
         RUN(iterator_may_move_between_threads);
+        RUN(displaced_values_reach_exactly_one_caller);
+        RUN(concurrent_updates_are_atomic);
     }
     return harness_finish();
 }
