@@ -743,6 +743,13 @@ static void len_height_and_check_follow_the_contents(void) {
                  LARCH_OK);
     CHECK_EQ(T->len(t), n);
     CHECK(T->height(t) > 1);
+    for (int i = 1; i < n; i++)
+        CHECK_EQ(T->del(t, k, (size_t)snprintf(k, sizeof k, "%d-key", i), NULL), LARCH_OK);
+    CHECK_EQ(T->len(t), 1);
+    CHECK_EQ(T->height(t), 1); /* one key: a single leaf */
+    CHECK_EQ(T->check(t, NULL), LARCH_OK);
+    for (int i = 1; i < n; i++)
+        CHECK_EQ(T->put(t, k, (size_t)snprintf(k, sizeof k, "%d-key", i), 1, NULL), LARCH_OK);
     CHECK_EQ(T->check(t, NULL), LARCH_OK);
     for (int i = 0; i < n; i++)
         CHECK_EQ(T->del(t, k, (size_t)snprintf(k, sizeof k, "%d-key", i), NULL), LARCH_OK);
@@ -1053,6 +1060,31 @@ static void value_returned_while_pinned_stays_protected_until_unpin(void) {
     T->free_(t);
 }
 
+static void open_iterator_blocks_neither_writers_nor_reclamation(void) {
+    void *t = T->new_();
+    REQUIRE(t);
+    struct object *obj = malloc(sizeof *obj);
+    REQUIRE(obj);
+    atomic_init(&obj->alive, 1);
+    CHECK_EQ(T->put(t, "obj", 3, (uint64_t)(uintptr_t)obj, NULL), LARCH_OK);
+    CHECK_EQ(put_s(t, "other", 1), LARCH_OK);
+    void *it = T->iter_new(t);
+    REQUIRE(it);
+    T->seek_first(it); /* positioned on "obj", and left open */
+    CHECK(key_is_s(it, "obj"));
+    uint64_t old = 0;
+    CHECK_EQ(T->del(t, "obj", 3, &old), LARCH_OK);
+    larch_epoch_retire((void *)(uintptr_t)old, kill_object);
+    larch_epoch_barrier(); /* returns: the open iterator pins nothing */
+    CHECK_EQ(atomic_load(&obj->alive), 0);
+    CHECK(key_is_s(it, "obj")); /* its key is its own copy */
+    T->next(it);
+    CHECK(key_is_s(it, "other"));
+    T->iter_free(it);
+    free(obj);
+    T->free_(t);
+}
+
 /* ---- concurrency --------------------------------------------------------------------- */
 
 enum { WRITERS = 4, PER_WRITER = 3000 };
@@ -1331,6 +1363,7 @@ int main(void) {
         RUN(iterator_sees_writes_made_before_its_seek);
         RUN(iterator_walks_a_large_tree_both_ways);
         RUN(value_returned_while_pinned_stays_protected_until_unpin);
+        RUN(open_iterator_blocks_neither_writers_nor_reclamation);
         RUN(concurrent_writers_need_no_registration_and_lose_nothing);
         RUN(iterator_may_move_between_threads);
         RUN(displaced_values_reach_exactly_one_caller);
