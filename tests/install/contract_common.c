@@ -1,5 +1,5 @@
 /* The common part of API.md's contract (status codes, larch_strerror, key limits)
- * and the epoch API, checked from outside against the installed headers and library
+ * the version, and the epoch API, checked from outside against the installed headers and library
  * only, one function per documented behaviour (or per choice made where API.md is
  * silent, marked "chosen"). */
 #include <larch/larch.h>
@@ -47,6 +47,21 @@ static void strerror_is_never_null(void) {
 
 static void strerror_is_stable_and_static(void) {
     CHECK(larch_strerror(LARCH_ENOMEM) == larch_strerror(LARCH_ENOMEM));
+}
+
+/* ---- version --------------------------------------------------------------------- */
+
+static const char *installed_version; /* pkg-config --modversion, from contract.sh */
+
+static void version_macros_agree_with_the_library_and_pkg_config(void) {
+    char built[32];
+    snprintf(built, sizeof built, "%d.%d.%d", LARCH_VERSION_MAJOR, LARCH_VERSION_MINOR,
+             LARCH_VERSION_PATCH);
+    CHECK(strcmp(built, LARCH_VERSION_STRING) == 0);
+    REQUIRE(larch_version() != NULL);
+    CHECK(strcmp(larch_version(), LARCH_VERSION_STRING) == 0);
+    if (installed_version)
+        CHECK(strcmp(installed_version, LARCH_VERSION_STRING) == 0);
 }
 
 /* ---- epochs -------------------------------------------------------------------------- */
@@ -226,11 +241,14 @@ static void retire_callback_may_retire(void) {
     CHECK_EQ(atomic_load(&runs), 1);
 }
 
-int main(void) {
+/* argv[1], if given, is the version pkg-config reports for the installed larch. */
+int main(int argc, char **argv) {
+    installed_version = argc > 1 ? argv[1] : NULL;
     RUN(status_codes_have_their_contracted_values);
     RUN(strerror_names_every_code_distinctly);
     RUN(strerror_is_never_null);
     RUN(strerror_is_stable_and_static);
+    RUN(version_macros_agree_with_the_library_and_pkg_config);
     RUN(retire_outside_a_section_runs_by_the_barrier);
     RUN(retire_waits_for_the_outermost_unpin);
     RUN(retire_with_null_fn_does_nothing);
