@@ -554,6 +554,67 @@ static void seek_past_the_end_and_before_the_start_are_invalid(void) {
     larch_memtable_free(m);
 }
 
+static void seek_bounds_are_compared_whole_not_cut_at_key_max(void) {
+    larch_memtable *m = new_memtable();
+    REQUIRE(m);
+    static uint8_t k[LARCH_KEY_MAX + 1];
+    memset(k, 'a', sizeof k);
+    CHECK_EQ(larch_memtable_put(m, k, LARCH_KEY_MAX, 1, "long", 4), LARCH_OK);
+    CHECK_EQ(put_s(m, "b", 2, "b"), LARCH_OK);
+    for (int flags = 0; flags <= 2; flags++) {
+        larch_memtable_iter *it = larch_memtable_iter_new(m, UINT64_MAX, flags);
+        REQUIRE(it);
+        larch_memtable_iter_seek(it, k, sizeof k);
+        CHECK(at(it, "b", 2, "b"));
+        larch_memtable_iter_seek_for_prev(it, k, sizeof k);
+        CHECK(larch_memtable_iter_valid(it) && larch_memtable_iter_seq(it) == 1);
+        larch_memtable_iter_free(it);
+    }
+    larch_memtable_free(m);
+}
+
+static void seeks_and_moves_skip_keys_with_nothing_visible(void) {
+    larch_memtable *m = new_memtable();
+    REQUIRE(m);
+    /* a: 10; b: 50 only (above the snapshot); c: 5, deleted at 15; d: 12. At 20:
+     * every mode sees a and d; TOMBSTONES and ALL_VERSIONS see c too. */
+    CHECK_EQ(put_s(m, "a", 10, "a10") | put_s(m, "b", 50, "b50") | put_s(m, "c", 5, "c5") |
+                 larch_memtable_del(m, "c", 1, 15) | put_s(m, "d", 12, "d12"),
+             LARCH_OK);
+    larch_memtable_iter *it = larch_memtable_iter_new(m, 20, 0);
+    REQUIRE(it);
+    larch_memtable_iter_seek_for_prev(it, "c", 1);
+    CHECK(at(it, "a", 10, "a10"));
+    larch_memtable_iter_seek(it, "b", 1);
+    CHECK(at(it, "d", 12, "d12"));
+    larch_memtable_iter_prev(it);
+    CHECK(at(it, "a", 10, "a10"));
+    larch_memtable_iter_next(it);
+    CHECK(at(it, "d", 12, "d12"));
+    larch_memtable_iter_free(it);
+    it = larch_memtable_iter_new(m, 20, LARCH_ITER_TOMBSTONES);
+    REQUIRE(it);
+    larch_memtable_iter_seek_for_prev(it, "bz", 2);
+    CHECK(at(it, "a", 10, "a10"));
+    larch_memtable_iter_next(it);
+    CHECK(at(it, "c", 15, NULL));
+    larch_memtable_iter_free(it);
+    it = larch_memtable_iter_new(m, 20, LARCH_ITER_ALL_VERSIONS);
+    REQUIRE(it);
+    larch_memtable_iter_seek_for_prev(it, "b", 1);
+    CHECK(at(it, "a", 10, "a10"));
+    larch_memtable_iter_next(it);
+    CHECK(at(it, "c", 15, NULL));
+    larch_memtable_iter_next(it);
+    CHECK(at(it, "c", 5, "c5"));
+    larch_memtable_iter_prev(it);
+    CHECK(at(it, "c", 15, NULL));
+    larch_memtable_iter_prev(it);
+    CHECK(at(it, "a", 10, "a10"));
+    larch_memtable_iter_free(it);
+    larch_memtable_free(m);
+}
+
 static void seek_with_null_key_and_len_is_einval(void) {
     larch_memtable *m = history();
     REQUIRE(m);
@@ -817,6 +878,8 @@ int main(void) {
         RUN(all_versions_iterator_at_a_snapshot_hides_newer_versions);
         RUN(all_versions_seek_lands_on_the_newest_and_seek_for_prev_on_the_oldest);
         RUN(seek_past_the_end_and_before_the_start_are_invalid);
+        RUN(seek_bounds_are_compared_whole_not_cut_at_key_max);
+        RUN(seeks_and_moves_skip_keys_with_nothing_visible);
         RUN(seek_with_null_key_and_len_is_einval);
         RUN(iterator_calls_on_a_null_iterator_are_harmless);
         RUN(iterator_accepts_null_length_pointers);

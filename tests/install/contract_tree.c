@@ -384,6 +384,41 @@ static void bounds_longer_than_key_max_are_not_errors(void) {
     T->free_(t);
 }
 
+static void bounds_are_compared_whole_not_cut_at_key_max(void) {
+    void *t = T->new_();
+    REQUIRE(t);
+    static uint8_t k[LARCH_KEY_MAX + 1];
+    memset(k, 'a', sizeof k);
+    CHECK_EQ(T->put(t, k, LARCH_KEY_MAX, 1, NULL), LARCH_OK); /* "aaa...a", the longest */
+    CHECK_EQ(put_s(t, "b", 2), LARCH_OK);
+    /* The bound "a" x (KEY_MAX + 1) lies between the two keys. */
+    void *it = T->iter_new(t);
+    REQUIRE(it);
+    T->seek(it, k, sizeof k);
+    CHECK(key_is_s(it, "b"));
+    T->seek_for_prev(it, k, sizeof k);
+    CHECK(key_is(it, k, LARCH_KEY_MAX));
+    T->iter_free(it);
+    struct recorder r = {0};
+    CHECK_EQ(T->scan(t, k, sizeof k, NULL, 0, record, &r), 1);
+    CHECK(r.lens[0] == 1 && r.keys[0][0] == 'b');
+    memset(&r, 0, sizeof r);
+    CHECK_EQ(T->scan(t, NULL, 0, k, sizeof k, record, &r), 1);
+    CHECK_EQ(r.lens[0], LARCH_KEY_MAX);
+    memset(&r, 0, sizeof r);
+    CHECK_EQ(T->scan(t, NULL, 0, k, LARCH_KEY_MAX, record, &r), 0);
+    T->free_(t);
+}
+
+static void scan_with_null_hi_is_unbounded_whatever_hilen(void) {
+    void *t = abc_tree();
+    REQUIRE(t);
+    struct recorder r = {0};
+    /* chosen: API.md says hi == NULL means unbounded, and names no length */
+    CHECK_EQ(T->scan(t, "b", 1, NULL, 5, record, &r), 2);
+    T->free_(t);
+}
+
 /* ---- put, insert, get, del, cas ---------------------------------------------------- */
 
 static void put_inserts_then_replaces_reporting_the_old_value(void) {
@@ -1331,6 +1366,8 @@ int main(void) {
         RUN(key_of_key_max_bytes_works_everywhere);
         RUN(key_longer_than_key_max_is_ekeysize_and_changes_nothing);
         RUN(bounds_longer_than_key_max_are_not_errors);
+        RUN(bounds_are_compared_whole_not_cut_at_key_max);
+        RUN(scan_with_null_hi_is_unbounded_whatever_hilen);
         RUN(put_inserts_then_replaces_reporting_the_old_value);
         RUN(insert_changes_nothing_when_present_and_reports_current);
         RUN(get_reports_value_or_notfound);
