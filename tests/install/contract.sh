@@ -19,7 +19,9 @@ warnings="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
 
 # The sanitizer flag the acceptance programs add for an instrumented install.
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-san_flags=$(pkg-config --cflags larch | tr ' ' '\n' | grep '^-fsanitize' | tr '\n' ' ' || true)
+san_flags=$(pkg-config --libs larch | tr ' ' '\n' | grep '^-fsanitize' | tr '\n' ' ' || true)
+[ -z "$sanitize" ] || [ "$san_flags" = "-fsanitize=$sanitize " ] ||
+    { echo "larch.pc of a $sanitize install names '$san_flags'"; exit 1; }
 
 # 1. Every program compiles warning-free with both C compilers (syntax only: only
 #    the build's own compiler links against an instrumented library).
