@@ -42,7 +42,7 @@ enum {
     LARCH_EINVAL = -1,   /* NULL handle, NULL key with len > 0, bad argument */
     LARCH_ENOMEM = -2,   /* allocation failed; the structure is unchanged */
     LARCH_EKEYSIZE = -3, /* key longer than LARCH_KEY_MAX */
-    LARCH_ECORRUPT = -4, /* a check found a broken invariant */
+    LARCH_ECORRUPT = -4  /* a check found a broken invariant */
 };
 
 /* A short English description of a status code. Never NULL, for any int (unknown

@@ -6,7 +6,8 @@
 # them against the shared library, then again linked statically through pkg-config
 # from a moved copy of the prefix (larch.pc is relocatable). Also: the programs
 # compile warning-free with gcc and clang as C17, and every public header compiles
-# alone with gcc and clang as C99/C11/C17 and with g++ and clang++ as C++11/C++17.
+# alone, -Wpedantic, with gcc and clang as C89 to C17 and with g++ and clang++ as
+# C++98 to C++20.
 # Usage: contract.sh BUILD_DIR C_COMPILER THIS_DIR [SANITIZE]
 set -eu
 build=$1 cc=$2 here=$3 sanitize=${4:-}
@@ -38,7 +39,7 @@ done
 for h in "$prefix"/include/larch/*.h; do
     name=$(basename "$h")
     for c in gcc clang; do
-        for std in c99 c11 c17; do
+        for std in c89 c99 c11 c17; do
             printf '#include <larch/%s>\nint main(void) { return 0; }\n' "$name" |
                 $c -std=$std $warnings -fsyntax-only -I"$prefix/include" -x c - ||
                 { echo "$name does not compile as $std with $c"; exit 1; }
@@ -46,7 +47,7 @@ for h in "$prefix"/include/larch/*.h; do
     done
     for cxx in g++ clang++; do
         command -v $cxx >/dev/null || { echo "no $cxx"; exit 1; }
-        for std in c++11 c++17; do
+        for std in c++98 c++11 c++17 c++20; do
             printf '#include <larch/%s>\nint main() { return 0; }\n' "$name" |
                 $cxx -std=$std -Wall -Wextra -Werror -Wpedantic -fsyntax-only \
                     -I"$prefix/include" -x c++ - ||
