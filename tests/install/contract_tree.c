@@ -1322,6 +1322,89 @@ static void concurrent_updates_are_atomic(void) {
     T->free_(t);
 }
 
+/* A value that points to an object hands over the object: a reader that gets the
+ * value (get, iterator, scan) while pinned sees everything the writer wrote into the
+ * object before put (a ThreadSanitizer build would report a race otherwise), and
+ * the writer may retire the object it displaced. */
+struct payload {
+    long magic, serial; /* plain fields, written before put */
+};
+
+enum { PAYLOAD_MAGIC = 0x5ca1ab1e, HANDOVER_KEYS = 16, HANDOVER_PUTS = 3000 };
+
+static void free_payload(void *p) {
+    free(p);
+}
+
+struct handover {
+    void *t;
+    atomic_int done;
+    long bad;
+};
+
+static void *publish_payloads(void *arg) {
+    struct handover *h = arg;
+    for (long i = 0; i < HANDOVER_PUTS; i++) {
+        struct payload *p = malloc(sizeof *p);
+        p->magic = PAYLOAD_MAGIC;
+        p->serial = i;
+        char k[2] = {'p', (char)('a' + i % HANDOVER_KEYS)};
+        uint64_t old;
+        larch_epoch_pin();
+        if (T->put(h->t, k, 2, (uint64_t)(uintptr_t)p, &old) == LARCH_EXISTS)
+            larch_epoch_retire((void *)(uintptr_t)old, free_payload);
+        larch_epoch_unpin();
+    }
+    atomic_store(&h->done, 1);
+    return NULL;
+}
+
+static int payload_ok(uint64_t v) {
+    const struct payload *p = (const struct payload *)(uintptr_t)v;
+    return p->magic == PAYLOAD_MAGIC && p->serial >= 0 && p->serial < HANDOVER_PUTS;
+}
+
+static int check_payload(void *ctx, const void *key, size_t len, uint64_t val) {
+    (void)key, (void)len;
+    *(long *)ctx += !payload_ok(val);
+    return 0;
+}
+
+static void values_hand_over_the_objects_they_point_to(void) {
+    void *t = T->new_();
+    REQUIRE(t);
+    struct handover h = {t, 0, 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, publish_payloads, &h) == 0);
+    void *it = T->iter_new(t);
+    REQUIRE(it);
+    long bad = 0, reads = 0;
+    while (!atomic_load(&h.done) || reads == 0) {
+        larch_epoch_pin();
+        for (int k = 0; k < HANDOVER_KEYS; k++) {
+            char key[2] = {'p', (char)('a' + k)};
+            uint64_t v;
+            if (T->get(t, key, 2, &v) == LARCH_OK)
+                bad += !payload_ok(v), reads++;
+        }
+        for (T->seek_first(it); T->valid(it); T->next(it))
+            bad += !payload_ok(T->value(it)), reads++;
+        CHECK(T->scan(t, NULL, 0, NULL, 0, check_payload, &bad) >= 0);
+        larch_epoch_unpin();
+    }
+    pthread_join(th, NULL);
+    CHECK_EQ(bad, 0);
+    T->iter_free(it);
+    for (int k = 0; k < HANDOVER_KEYS; k++) {
+        char key[2] = {'p', (char)('a' + k)};
+        uint64_t v;
+        if (T->del(t, key, 2, &v) == LARCH_OK)
+            larch_epoch_retire((void *)(uintptr_t)v, free_payload);
+    }
+    larch_epoch_barrier();
+    T->free_(t);
+}
+
 struct mover {
     void *it;
     int ok;
@@ -1405,6 +1488,7 @@ int main(void) {
         RUN(iterator_may_move_between_threads);
         RUN(displaced_values_reach_exactly_one_caller);
         RUN(concurrent_updates_are_atomic);
+        RUN(values_hand_over_the_objects_they_point_to);
     }
     return harness_finish();
 }
