@@ -144,7 +144,9 @@ static void *stay_pinned(void *arg) {
     atomic_store(&p->pinned, 1);
     while (!atomic_load(&p->release))
         sched_yield();
-    if (!atomic_load(&p->exit_pinned))
+    if (atomic_load(&p->exit_pinned))
+        larch_epoch_retire(&runs, count_run); /* pending at exit, in an open section */
+    else
         larch_epoch_unpin();
     return NULL;
 }
@@ -167,7 +169,8 @@ static void another_threads_open_section_holds_back_a_retirement(void) {
     CHECK_EQ(atomic_load(&runs), 1);
 }
 
-static void thread_exiting_while_pinned_is_unpinned(void) {
+static void thread_exiting_while_pinned_is_unpinned_and_its_retirements_run(void) {
+    atomic_store(&runs, 0);
     struct pinned_thread p = {0};
     atomic_store(&p.exit_pinned, 1);
     REQUIRE(pthread_create(&p.th, NULL, stay_pinned, &p) == 0);
@@ -175,10 +178,9 @@ static void thread_exiting_while_pinned_is_unpinned(void) {
         sched_yield();
     atomic_store(&p.release, 1);
     pthread_join(p.th, NULL);
-    atomic_store(&runs, 0);
     larch_epoch_retire(&runs, count_run);
     larch_epoch_barrier(); /* would wait forever for a section that never ends */
-    CHECK_EQ(atomic_load(&runs), 1);
+    CHECK_EQ(atomic_load(&runs), 2);
 }
 
 /* A thread that retires and then idles, or exits, with its retirements pending. */
@@ -255,7 +257,7 @@ int main(int argc, char **argv) {
     RUN(unpin_without_pin_does_nothing);
     RUN(barrier_while_pinned_returns_and_does_nothing);
     RUN(another_threads_open_section_holds_back_a_retirement);
-    RUN(thread_exiting_while_pinned_is_unpinned);
+    RUN(thread_exiting_while_pinned_is_unpinned_and_its_retirements_run);
     RUN(barrier_runs_retirements_of_idle_threads);
     RUN(barrier_runs_retirements_of_exited_threads);
     RUN(retire_callback_may_retire);
