@@ -2,8 +2,8 @@
 # The contract of API.md checked from outside, as acceptance programs do it: install
 # to a temporary prefix, build the contract_*.c programs with the plain command
 #     cc prog.c -I DIR/include -L DIR/lib -llarch -lpthread
-# (plus the sanitizer flag of an instrumented install, which larch.pc carries), run
-# them against the shared library, then again linked statically through pkg-config
+# (plus the sanitizer flag of an instrumented install, which larch.pc carries) by gcc
+# and by clang, run them against the shared library, then again linked statically through pkg-config
 # from a moved copy of the prefix (larch.pc is relocatable). Also: the programs
 # compile warning-free with gcc and clang as C17, and every public header compiles
 # alone, -Wpedantic, with gcc and clang as C89 to C17 and with g++ and clang++ as
@@ -81,17 +81,22 @@ EOF
     LD_LIBRARY_PATH=$prefix/lib "$tmp/cxx" || { echo "the C++ program failed"; exit 1; }
 fi
 
-# 4. The programs, built the acceptance way, optimised, against the shared library.
-for p in $programs; do
-    # shellcheck disable=SC2086
-    "$cc" -std=c17 -O2 -g $warnings $san_flags "$here/$p.c" -o "$tmp/$p" \
-        -I"$prefix/include" -L"$prefix/lib" -llarch -lpthread
-    loaded=$(LD_LIBRARY_PATH=$prefix/lib ldd "$tmp/$p" | awk '/liblarch/ { print $3 }')
-    [ "$(readlink -f "$loaded")" = "$(readlink -f "$prefix/lib/liblarch.so")" ] ||
-        { echo "$p does not load the installed liblarch.so"; exit 1; }
-    echo "== $p (shared)"
-    LD_LIBRARY_PATH=$prefix/lib "$tmp/$p" "$(pkg-config --modversion larch)" 2>"$tmp/$p.err" ||
-        { cat "$tmp/$p.err"; echo "$p failed against liblarch.so"; exit 1; }
+# 4. The programs, built the acceptance way, optimised, against the shared library,
+#    by both compilers: `cc` may be gcc while an instrumented larch was built by
+#    clang, and a gcc-built program must still work with it.
+version=$(pkg-config --modversion larch)
+for c in gcc clang; do
+    for p in $programs; do
+        # shellcheck disable=SC2086
+        $c -std=c17 -O2 -g $warnings $san_flags "$here/$p.c" -o "$tmp/$p-$c" \
+            -I"$prefix/include" -L"$prefix/lib" -llarch -lpthread
+        loaded=$(LD_LIBRARY_PATH=$prefix/lib ldd "$tmp/$p-$c" | awk '/liblarch/ { print $3 }')
+        [ "$(readlink -f "$loaded")" = "$(readlink -f "$prefix/lib/liblarch.so")" ] ||
+            { echo "$p does not load the installed liblarch.so"; exit 1; }
+        echo "== $p (shared, $c)"
+        LD_LIBRARY_PATH=$prefix/lib "$tmp/$p-$c" "$version" 2>"$tmp/$p.err" ||
+            { cat "$tmp/$p.err"; echo "$p built by $c failed against liblarch.so"; exit 1; }
+    done
 done
 
 # 5. Again, statically, through pkg-config from a moved copy of the installed tree.
@@ -103,7 +108,7 @@ for p in $programs; do
     "$cc" -std=c17 -O2 $warnings $(pkg-config --cflags larch) "$here/$p.c" -o "$tmp/$p-static" \
         "$libdir/liblarch.a" $(pkg-config --static --libs-only-other larch)
     echo "== $p (static, moved prefix)"
-    "$tmp/$p-static" "$(pkg-config --modversion larch)" 2>"$tmp/$p.err" ||
+    "$tmp/$p-static" "$version" 2>"$tmp/$p.err" ||
         { cat "$tmp/$p.err"; echo "$p failed against liblarch.a"; exit 1; }
 done
 echo "1 passed, 0 failed"
