@@ -1001,6 +1001,31 @@ static void iterator_sees_writes_made_before_its_seek(void) {
     T->free_(t);
 }
 
+static void every_seek_starts_a_pass_that_sees_earlier_writes(void) {
+    void *t = abc_tree();
+    REQUIRE(t);
+    void *it = T->iter_new(t);
+    REQUIRE(it);
+    T->seek_first(it);
+    CHECK_EQ(T->value(it), 1);
+    CHECK_EQ(put_s(t, "a", 10), LARCH_EXISTS);
+    T->seek_first(it);
+    CHECK_EQ(T->value(it), 10);
+    CHECK_EQ(put_s(t, "a", 11), LARCH_EXISTS);
+    T->seek(it, "a", 1);
+    CHECK_EQ(T->value(it), 11);
+    CHECK_EQ(put_s(t, "a", 12), LARCH_EXISTS);
+    T->seek_for_prev(it, "a", 1);
+    CHECK_EQ(T->value(it), 12);
+    T->seek_last(it);
+    CHECK_EQ(T->value(it), 3);
+    CHECK_EQ(put_s(t, "c", 30), LARCH_EXISTS);
+    T->seek_last(it);
+    CHECK_EQ(T->value(it), 30);
+    T->iter_free(it);
+    T->free_(t);
+}
+
 static void iterator_walks_a_large_tree_both_ways(void) {
     void *t = T->new_();
     REQUIRE(t);
@@ -1091,6 +1116,34 @@ static void value_returned_while_pinned_stays_protected_until_unpin(void) {
     larch_epoch_unpin();
     pthread_join(th, NULL);
     CHECK_EQ(atomic_load(&obj.alive), 0);
+    T->iter_free(it);
+    T->free_(t);
+}
+
+static void value_from_a_batch_read_before_the_pin_is_still_protected(void) {
+    void *t = T->new_();
+    REQUIRE(t);
+    struct object objs[4] = {{1}, {1}, {1}, {1}};
+    CHECK_EQ(T->put(t, "a", 1, (uint64_t)(uintptr_t)&objs[0], NULL), LARCH_OK);
+    CHECK_EQ(T->put(t, "b", 1, (uint64_t)(uintptr_t)&objs[1], NULL), LARCH_OK);
+    CHECK_EQ(T->put(t, "c", 1, (uint64_t)(uintptr_t)&objs[2], NULL), LARCH_OK);
+    void *it = T->iter_new(t);
+    REQUIRE(it);
+    T->seek_first(it); /* unpinned: whatever it read ahead is not protected */
+    CHECK(key_is_s(it, "a"));
+    uint64_t old;
+    CHECK_EQ(T->del(t, "b", 1, &old), LARCH_OK);
+    larch_epoch_retire((void *)(uintptr_t)old, kill_object);
+    CHECK_EQ(T->put(t, "c", 1, (uint64_t)(uintptr_t)&objs[3], &old), LARCH_EXISTS);
+    larch_epoch_retire((void *)(uintptr_t)old, kill_object);
+    larch_epoch_barrier(); /* b's and c's old objects are gone */
+    CHECK(!atomic_load(&objs[1].alive) && !atomic_load(&objs[2].alive));
+    larch_epoch_pin();
+    T->next(it); /* must not hand out a reclaimed object */
+    CHECK(key_is_s(it, "c"));
+    const struct object *o = (const struct object *)(uintptr_t)T->value(it);
+    CHECK(o == &objs[3] && atomic_load(&o->alive));
+    larch_epoch_unpin();
     T->iter_free(it);
     T->free_(t);
 }
@@ -1481,8 +1534,10 @@ int main(void) {
         RUN(iter_key_accepts_a_null_len);
         RUN(iterator_key_stays_valid_until_the_next_move);
         RUN(iterator_sees_writes_made_before_its_seek);
+        RUN(every_seek_starts_a_pass_that_sees_earlier_writes);
         RUN(iterator_walks_a_large_tree_both_ways);
         RUN(value_returned_while_pinned_stays_protected_until_unpin);
+        RUN(value_from_a_batch_read_before_the_pin_is_still_protected);
         RUN(open_iterator_blocks_neither_writers_nor_reclamation);
         RUN(concurrent_writers_need_no_registration_and_lose_nothing);
         RUN(iterator_may_move_between_threads);
