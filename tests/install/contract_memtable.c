@@ -918,6 +918,51 @@ static void values_written_by_one_thread_are_read_whole_by_another(void) {
     larch_memtable_free(m);
 }
 
+/* Memtables made, filled and freed (as flushes do) while another thread writes and
+ * iterates a memtable of its own. */
+struct long_lived {
+    atomic_int stop;
+    long failures;
+};
+
+static void *use_another_memtable(void *arg) {
+    struct long_lived *l = arg;
+    larch_memtable *m = new_memtable();
+    char k[24];
+    for (uint64_t seq = 1; !atomic_load(&l->stop); seq++) {
+        size_t klen = (size_t)snprintf(k, sizeof k, "%d", (int)(seq % 3000));
+        l->failures += larch_memtable_put(m, k, klen, seq, k, klen) != LARCH_OK;
+        if (seq % 100 == 0) {
+            larch_memtable_iter *it = larch_memtable_iter_new(m, seq, 0);
+            for (larch_memtable_iter_seek_first(it); larch_memtable_iter_valid(it);)
+                larch_memtable_iter_next(it);
+            l->failures += larch_memtable_iter_status(it) != LARCH_OK;
+            larch_memtable_iter_free(it);
+        }
+    }
+    larch_memtable_free(m);
+    return NULL;
+}
+
+static void memtables_can_be_freed_while_other_threads_work(void) {
+    struct long_lived l = {0, 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, use_another_memtable, &l) == 0);
+    char k[24];
+    for (int round = 0; round < 20; round++) {
+        larch_memtable *m = new_memtable();
+        REQUIRE(m);
+        for (int i = 0; i < 2000; i++) {
+            size_t klen = (size_t)snprintf(k, sizeof k, "r%d", i % 700);
+            CHECK_EQ(larch_memtable_put(m, k, klen, (uint64_t)i, k, klen), LARCH_OK);
+        }
+        larch_memtable_free(m);
+    }
+    atomic_store(&l.stop, 1);
+    pthread_join(th, NULL);
+    CHECK_EQ(l.failures, 0);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         new_memtable = kinds[i].new_;
@@ -959,6 +1004,7 @@ int main(void) {
         RUN(concurrent_out_of_order_seqs_all_land_in_place);
         RUN(read_at_a_published_snapshot_never_changes);
         RUN(values_written_by_one_thread_are_read_whole_by_another);
+        RUN(memtables_can_be_freed_while_other_threads_work);
     }
     return harness_finish();
 }

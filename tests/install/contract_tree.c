@@ -1458,6 +1458,48 @@ static void values_hand_over_the_objects_they_point_to(void) {
     T->free_(t);
 }
 
+/* Trees made, emptied and freed while other threads hold pins and use trees of
+ * their own: free must not race with the reclamation of what the tree retired. */
+struct churn {
+    atomic_int stop;
+    long failures;
+};
+
+static void *pin_and_use_another_tree(void *arg) {
+    struct churn *c = arg;
+    void *t = T->new_();
+    char k[16];
+    for (long i = 0; !atomic_load(&c->stop); i++) {
+        larch_epoch_pin();
+        size_t len = (size_t)snprintf(k, sizeof k, "%ld", i % 5000);
+        c->failures += T->put(t, k, len, (uint64_t)i, NULL) < 0;
+        if (i % 2)
+            c->failures += T->del(t, k, len, NULL) < 0;
+        larch_epoch_unpin();
+    }
+    T->free_(t);
+    return NULL;
+}
+
+static void trees_can_be_freed_while_other_threads_work(void) {
+    struct churn c = {0, 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, pin_and_use_another_tree, &c) == 0);
+    char k[16];
+    for (int round = 0; round < 20; round++) {
+        void *t = T->new_();
+        REQUIRE(t);
+        for (int i = 0; i < 3000; i++)
+            CHECK_EQ(T->put(t, k, (size_t)snprintf(k, sizeof k, "r%d", i), 1, NULL), LARCH_OK);
+        for (int i = 0; i < 3000; i += round % 2 + 1) /* merges retire nodes */
+            CHECK_EQ(T->del(t, k, (size_t)snprintf(k, sizeof k, "r%d", i), NULL), LARCH_OK);
+        T->free_(t);
+    }
+    atomic_store(&c.stop, 1);
+    pthread_join(th, NULL);
+    CHECK_EQ(c.failures, 0);
+}
+
 struct mover {
     void *it;
     int ok;
@@ -1544,6 +1586,7 @@ int main(void) {
         RUN(displaced_values_reach_exactly_one_caller);
         RUN(concurrent_updates_are_atomic);
         RUN(values_hand_over_the_objects_they_point_to);
+        RUN(trees_can_be_freed_while_other_threads_work);
     }
     return harness_finish();
 }
