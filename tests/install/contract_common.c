@@ -183,6 +183,37 @@ static void thread_exiting_while_pinned_is_unpinned_and_its_retirements_run(void
     CHECK_EQ(atomic_load(&runs), 2);
 }
 
+/* Retire callbacks run only at an outermost unpin, in a barrier or at thread exit:
+ * never inside a pinned section, whatever is retired or pinned there. */
+static _Thread_local int inside_section;
+static atomic_int ran_inside;
+
+static void note_where_it_ran(void *p) {
+    (void)p;
+    atomic_fetch_add(&runs, 1);
+    if (inside_section)
+        atomic_fetch_add(&ran_inside, 1);
+}
+
+static void retire_callbacks_never_run_inside_a_section(void) {
+    atomic_store(&runs, 0);
+    atomic_store(&ran_inside, 0);
+    for (int round = 0; round < 20; round++) {
+        larch_epoch_pin();
+        inside_section = 1;
+        for (int i = 0; i < 1000; i++) {
+            larch_epoch_retire(&runs, note_where_it_ran);
+            larch_epoch_pin();
+            larch_epoch_unpin(); /* nested: not the outermost */
+        }
+        inside_section = 0;
+        larch_epoch_unpin();
+    }
+    larch_epoch_barrier();
+    CHECK_EQ(atomic_load(&runs), 20000);
+    CHECK_EQ(atomic_load(&ran_inside), 0);
+}
+
 /* A thread that retires and then idles, or exits, with its retirements pending. */
 struct retirer {
     pthread_t th;
@@ -261,5 +292,6 @@ int main(int argc, char **argv) {
     RUN(barrier_runs_retirements_of_idle_threads);
     RUN(barrier_runs_retirements_of_exited_threads);
     RUN(retire_callback_may_retire);
+    RUN(retire_callbacks_never_run_inside_a_section);
     return harness_finish();
 }

@@ -963,6 +963,46 @@ static void memtables_can_be_freed_while_other_threads_work(void) {
     CHECK_EQ(l.failures, 0);
 }
 
+/* Racing writers of the same (key, seq): exactly one gets LARCH_OK. */
+struct racer {
+    larch_memtable *m;
+    long ok, exists, other;
+};
+
+static void *put_the_same_versions(void *arg) {
+    struct racer *r = arg;
+    for (uint64_t seq = 0; seq < 2000; seq++) {
+        char k[24];
+        size_t klen = (size_t)snprintf(k, sizeof k, "race%d", (int)(seq % 300));
+        int rc = seq % 5 ? larch_memtable_put(r->m, k, klen, seq, "v", 1)
+                         : larch_memtable_del(r->m, k, klen, seq);
+        r->ok += rc == LARCH_OK, r->exists += rc == LARCH_EXISTS;
+        r->other += rc != LARCH_OK && rc != LARCH_EXISTS;
+    }
+    return NULL;
+}
+
+static void racing_duplicates_are_added_exactly_once(void) {
+    larch_memtable *m = new_memtable();
+    REQUIRE(m);
+    struct racer r[WRITERS];
+    pthread_t th[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        r[i] = (struct racer){m, 0, 0, 0};
+        REQUIRE(pthread_create(&th[i], NULL, put_the_same_versions, &r[i]) == 0);
+    }
+    long ok = 0, exists = 0, other = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].ok, exists += r[i].exists, other += r[i].other;
+    }
+    CHECK_EQ(ok, 2000);
+    CHECK_EQ(exists, 2000 * (WRITERS - 1));
+    CHECK_EQ(other, 0);
+    CHECK_EQ(larch_memtable_len(m), 2000);
+    larch_memtable_free(m);
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         new_memtable = kinds[i].new_;
@@ -1005,6 +1045,7 @@ int main(void) {
         RUN(read_at_a_published_snapshot_never_changes);
         RUN(values_written_by_one_thread_are_read_whole_by_another);
         RUN(memtables_can_be_freed_while_other_threads_work);
+        RUN(racing_duplicates_are_added_exactly_once);
     }
     return harness_finish();
 }

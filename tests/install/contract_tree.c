@@ -126,6 +126,7 @@ TREE_API(art)
 
 static const struct tree_api *const trees[] = {&btree_api, &art_api};
 static const struct tree_api *T;
+static void *scanned; /* the tree a scan callback reads */
 
 /* ---- helpers --------------------------------------------------------------------- */
 
@@ -764,6 +765,27 @@ static void scan_fn_may_write_another_tree(void) {
     CHECK(has(dst, "key01234", 8, 1234));
     T->free_(src);
     T->free_(dst);
+}
+
+/* scan's fn may read the tree it scans (it holds no lock). */
+static int get_the_same_key(void *ctx, const void *key, size_t len, uint64_t val) {
+    uint64_t v;
+    *(long *)ctx += !(T->get(scanned, key, len, &v) == LARCH_OK && v == val);
+    void *it = T->iter_new(scanned);
+    T->seek(it, key, len);
+    *(long *)ctx += !(T->valid(it) && T->value(it) == val);
+    T->iter_free(it);
+    return 0;
+}
+
+static void scan_fn_may_read_the_tree_it_scans(void) {
+    void *t = abc_tree();
+    REQUIRE(t);
+    scanned = t;
+    long bad = 0;
+    CHECK_EQ(T->scan(t, NULL, 0, NULL, 0, get_the_same_key, &bad), 3);
+    CHECK_EQ(bad, 0);
+    T->free_(t);
 }
 
 /* ---- len, height, check ---------------------------------------------------------- */
@@ -1565,6 +1587,7 @@ int main(void) {
         RUN(scan_stops_when_fn_returns_nonzero_and_counts_that_call);
         RUN(scan_fn_returning_a_negative_value_also_just_stops);
         RUN(scan_fn_may_write_another_tree);
+        RUN(scan_fn_may_read_the_tree_it_scans);
         RUN(len_height_and_check_follow_the_contents);
         RUN(unpositioned_iterator_is_invalid_and_stays_so);
         RUN(iterator_on_an_empty_tree_finds_nothing);
