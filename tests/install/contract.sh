@@ -15,7 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log"
-programs="contract_common contract_tree contract_memtable"
+programs="contract_common contract_tree contract_tree_threads contract_memtable contract_memtable_threads"
 warnings="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpedantic"
 
 # The sanitizer flag the acceptance programs add for an instrumented install.
