@@ -21,25 +21,36 @@ extern "C" {
 #define LARCH_API
 #endif
 
+/* The version of these headers (CMakeLists.txt, larch.pc and the CMake package take
+ * theirs from here). larch_version() returns the library's own LARCH_VERSION_STRING,
+ * so a program can tell whether it runs against the library it was compiled for. */
+#define LARCH_VERSION_MAJOR 0
+#define LARCH_VERSION_MINOR 1
+#define LARCH_VERSION_PATCH 0
+#define LARCH_VERSION_STRING "0.1.0"
+
 /* Longest key any structure accepts, in bytes. Seek and scan bounds may be longer. */
 #define LARCH_KEY_MAX 1024
 
 /* Non-negative returns are outcomes, negative returns are errors; an error changes
  * nothing. */
 enum {
-    LARCH_OK = 0,       /* success */
-    LARCH_NOTFOUND = 1, /* no such key (or an iterator/seek found nothing) */
-    LARCH_EXISTS = 2,   /* the key was present (see each call) */
-    LARCH_DELETED = 3,  /* memtable: the visible version is a tombstone */
-    LARCH_EINVAL = -1,  /* NULL handle, NULL key with len > 0, bad argument */
-    LARCH_ENOMEM = -2,  /* allocation failed; the structure is unchanged */
+    LARCH_OK = 0,        /* success */
+    LARCH_NOTFOUND = 1,  /* no such key (or an iterator/seek found nothing) */
+    LARCH_EXISTS = 2,    /* the key was present (see each call) */
+    LARCH_DELETED = 3,   /* memtable: the visible version is a tombstone */
+    LARCH_EINVAL = -1,   /* NULL handle, NULL key with len > 0, bad argument */
+    LARCH_ENOMEM = -2,   /* allocation failed; the structure is unchanged */
     LARCH_EKEYSIZE = -3, /* key longer than LARCH_KEY_MAX */
-    LARCH_ECORRUPT = -4, /* a check found a broken invariant */
+    LARCH_ECORRUPT = -4  /* a check found a broken invariant */
 };
 
 /* A short English description of a status code. Never NULL, for any int (unknown
  * codes get a generic string). The string is static; do not free it. */
 LARCH_API const char *larch_strerror(int status);
+
+/* The library's version, "MAJOR.MINOR.PATCH"; static, never NULL. */
+LARCH_API const char *larch_version(void);
 
 /* Callbacks shared by the B+ tree and the ART (see btree.h for their contracts). */
 enum { LARCH_UPDATE_KEEP = 0, LARCH_UPDATE_STORE = 1, LARCH_UPDATE_DELETE = 2 };
