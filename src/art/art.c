@@ -693,7 +693,7 @@ static void copy_bucket(struct art_bucket *b, const uint8_t *key, size_t len,
     c->mark = count;
     for (unsigned at = art_bucket_next(b, 0, true); at < b->cap && i < count;
          at = art_bucket_next(b, at + 1, true), i++) {
-        art_word_key(art_bucket_key(b, at), klen, c->bytes[i]);
+        art_word_key(art_bucket_key(b, at), c->bytes[i]);
         if (c->mark == count && larch__key_cmp(c->bytes[i], klen, key, len) > 0)
             c->e[c->mark = c->n++] = (struct art_entry){key, (uint32_t)len, 0};
         /* relaxed: validated with the keys (values change only with the version) */

@@ -72,9 +72,12 @@ static inline unsigned art_bucket_count(struct art_bucket *b) {
     return c < b->cap ? c : b->cap;
 }
 
-static inline void art_word_key(uint64_t w, size_t len, uint8_t *out) {
+/* The bytes of key word w: all ART_BUCKET_KEY_MAX of them, whatever the key's
+ * length (the bytes past it are zero), so the copy is one store, not a copy of a
+ * variable length. */
+static inline void art_word_key(uint64_t w, uint8_t out[ART_BUCKET_KEY_MAX]) {
     uint64_t m = larch__be64(w); /* byte 0 of the key first in memory */
-    memcpy(out, &m, len);
+    memcpy(out, &m, ART_BUCKET_KEY_MAX);
 }
 
 /* Slot `at` (of cap) of b: its key word, then its value word. */

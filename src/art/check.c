@@ -87,7 +87,7 @@ static void check_bucket(struct check *c, struct art_bucket *b, size_t depth) {
         if (seen && kw >= next_key)
             fail(c, b, "bucket keys not strictly ascending at slot %d", at);
         uint8_t k[ART_BUCKET_KEY_MAX];
-        art_word_key(kw, b->klen, k);
+        art_word_key(kw, k);
         if (b->klen < 8 && (kw << (8 * b->klen)) != 0)
             fail(c, b, "bucket key in slot %d has bits past its %u bytes", at, b->klen);
         if (depth && memcmp(k, c->path, depth) != 0)
@@ -115,7 +115,7 @@ static const uint8_t *any_key(uintptr_t w, uint8_t *scratch) {
         struct art_bucket *b = art_bucket_of(n);
         if (!art_count(&b->h) || b->klen > ART_BUCKET_KEY_MAX)
             return NULL;
-        art_word_key(art_bucket_key(b, 0), b->klen, scratch);
+        art_word_key(art_bucket_key(b, 0), scratch);
         return scratch;
     }
     const uint8_t *k = any_key(atomic_load_explicit(&n->end, memory_order_relaxed), scratch);

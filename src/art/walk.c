@@ -198,7 +198,7 @@ static int visit_children(struct walk *w, unsigned *sp, struct walk_frame *f, ar
 /* <0, 0, >0 as bucket key kw (of klen bytes) stands against the walk's bound. */
 static int cmp_bound(const struct walk *w, uint64_t kw, unsigned klen) {
     uint8_t k[ART_BUCKET_KEY_MAX];
-    art_word_key(kw, klen, k);
+    art_word_key(kw, k);
     return larch__key_cmp(k, klen, w->bound, w->blen);
 }
 
@@ -283,13 +283,13 @@ static int visit_bucket(struct walk *w, struct walk_frame *f, art_emit_fn emit, 
     int r = WALK_MORE;
     for (unsigned i = 0; i < got && r == WALK_MORE; i++) {
         uint8_t k[ART_BUCKET_KEY_MAX];
-        art_word_key(key[i], klen, k);
+        art_word_key(key[i], k);
         r = emit(ctx, k, klen, value[i]);
         if (r != WALK_REFUSED_STOP)
             taken = i + 1;
     }
     if (taken) {
-        art_word_key(key[taken - 1], klen, last->copy);
+        art_word_key(key[taken - 1], last->copy);
         last->key = last->copy;
         last->len = klen;
     }
