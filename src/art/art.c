@@ -426,6 +426,15 @@ static enum decision decide(struct write_op *op, bool present, uint64_t cur, uin
     }
 }
 
+/* decide() for an absent key, with the inserts and puts that fill a tree inline. */
+static inline enum decision decide_absent(struct write_op *op, uint64_t *store) {
+    if (op->kind == OP_PUT || op->kind == OP_INSERT) {
+        *store = op->val;
+        return STORE;
+    }
+    return decide(op, false, 0, store);
+}
+
 static int op_result(const struct write_op *op, bool present, enum decision d) {
     if (op->fn_invalid)
         return LARCH_EINVAL;
@@ -721,7 +730,7 @@ static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t 
         return RESTART;
     }
     uint64_t store;
-    enum decision d = decide(op, false, 0, &store);
+    enum decision d = decide_absent(op, &store);
     if (d != STORE) {
         vlock_unlock_unchanged(&b->h.lock);
         vlock_unlock_unchanged(&s->parent->lock);
@@ -737,30 +746,13 @@ static int grow_bucket(larch_art *t, struct spot *s, const uint8_t *key, size_t 
     return op_result(op, false, STORE);
 }
 
-/* The key is absent from bucket s->node: insert it in place if it fits; else build
- * the bucket's replacement (a bigger bucket, or a node over buckets and leaves),
- * then swap it in under the parent's lock. */
-static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
-                            struct write_op *op) {
-    if (!may_store_absent(op))
-        return apply_absent_readonly(s, op);
+/* Bucket s->node is full, or meets a key of another length: a node over buckets
+ * and leaves, with the key, replaces it. (Out of line: its copy is kilobytes of
+ * stack, which an insert in place should not set up.) */
+static LARCH_NOINLINE int rebuild_bucket(larch_art *t, struct spot *s, const uint8_t *key,
+                                         size_t len, struct write_op *op) {
     struct art_bucket *b = art_bucket_of(s->node);
     uint64_t store;
-    if (len == b->klen && art_count(&b->h) < b->cap) {
-        if (!spot_lock(s, false))
-            return RESTART;
-        enum decision d = decide(op, false, 0, &store);
-        if (d != STORE) {
-            vlock_unlock_unchanged(&b->h.lock);
-            return op_result(op, false, d);
-        }
-        art_bucket_insert(b, s->pos, larch__load_be64(key, len), store);
-        vlock_unlock(&b->h.lock);
-        larch__stripes_add(t->len, 1);
-        return op_result(op, false, STORE);
-    }
-    if (len == b->klen && b->cap < ART_BUCKET_MAX)
-        return grow_bucket(t, s, key, len, op);
     struct bucket_copy c;
     copy_bucket(b, key, len, &c);
     if (!s->locked && !vlock_validate(&b->h.lock, s->v))
@@ -789,6 +781,33 @@ static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, si
     art_retire_node(&b->h);
     larch__stripes_add(t->len, 1);
     return op_result(op, false, STORE);
+}
+
+/* The key is absent from bucket s->node: insert it in place if it fits; else build
+ * the bucket's replacement (a bigger bucket, or a node over buckets and leaves),
+ * then swap it in under the parent's lock. */
+static int apply_bucket_add(larch_art *t, struct spot *s, const uint8_t *key, size_t len,
+                            struct write_op *op) {
+    if (!may_store_absent(op))
+        return apply_absent_readonly(s, op);
+    struct art_bucket *b = art_bucket_of(s->node);
+    uint64_t store;
+    if (len == b->klen && art_count(&b->h) < b->cap) {
+        if (!spot_lock(s, false))
+            return RESTART;
+        enum decision d = decide_absent(op, &store);
+        if (d != STORE) {
+            vlock_unlock_unchanged(&b->h.lock);
+            return op_result(op, false, d);
+        }
+        art_bucket_insert(b, s->pos, larch__load_be64(key, len), store);
+        vlock_unlock(&b->h.lock);
+        larch__stripes_add(t->len, 1);
+        return op_result(op, false, STORE);
+    }
+    if (len == b->klen && b->cap < ART_BUCKET_MAX)
+        return grow_bucket(t, s, key, len, op);
+    return rebuild_bucket(t, s, key, len, op);
 }
 
 /* An insert of a caller's leaf found the key present: its leaf goes to *found, with

@@ -161,63 +161,88 @@ unsigned art_bucket_fill_entry(struct art_bucket *b, unsigned i, unsigned n, uin
     return at;
 }
 
+/* Filling an unpublished bucket in one pass, entry by entry: entry i of n goes to
+ * slot i * cap / n (entry 0 in slot 0, stepped without a division), the gaps before
+ * it taking its key, and the slots past the last entry ART_GAP_KEY. Plain stores:
+ * the bucket is published with release. */
+struct spread {
+    struct art_bucket *to;
+    unsigned cap, n, step, rest, err, slot, filled, count;
+    uint64_t first, last, used[ART_BUCKET_USED_WORDS];
+};
+
+static void spread_init(struct spread *sp, struct art_bucket *to, unsigned n) {
+    *sp =
+        (struct spread){.to = to, .cap = to->cap, .n = n, .step = to->cap / n, .rest = to->cap % n};
+}
+
+/* Put (kw, value) in the next entry's slot (fewer than n were put); returns it. */
+static LARCH_ALWAYS_INLINE unsigned spread_put(struct spread *sp, uint64_t kw, uint64_t value) {
+    unsigned at = sp->slot;
+    for (unsigned g = sp->filled; g < at; g++) {
+        atomic_init(art_bucket_pair(sp->to, g), kw);
+        atomic_init(art_bucket_pair(sp->to, g) + 1, 0);
+    }
+    atomic_init(art_bucket_pair(sp->to, at), kw);
+    atomic_init(art_bucket_pair(sp->to, at) + 1, value);
+    sp->used[at / 64] |= (uint64_t)1 << (at % 64);
+    sp->filled = at + 1;
+    sp->err += sp->rest;
+    sp->slot = at + sp->step + (sp->err >= sp->n);
+    if (sp->err >= sp->n)
+        sp->err -= sp->n;
+    sp->first = sp->count++ ? sp->first : kw;
+    sp->last = kw;
+    return at;
+}
+
+static void spread_finish(struct spread *sp) {
+    for (unsigned g = sp->filled; g < sp->cap; g++) {
+        atomic_init(art_bucket_pair(sp->to, g), ART_GAP_KEY);
+        atomic_init(art_bucket_pair(sp->to, g) + 1, 0);
+    }
+    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++)
+        atomic_init(&sp->to->used[i], sp->used[i]);
+    set_count(sp->to, sp->count);
+    set_first(sp->to, sp->first);
+    set_last(sp->to, sp->last);
+}
+
 struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, uint64_t kw,
                                           unsigned *at) {
-    /* The entries, kw among them, gathered first (relaxed loads: `from` is read
-     * optimistically, and the caller's lock upgrade proves the copy exact; a torn
-     * one only has to stay inside both buckets). */
-    uint64_t keys[ART_BUCKET_MAX], vals[ART_BUCKET_MAX];
-    unsigned n = 0, mark = 0;
-    bool placed = false;
-    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS && 64 * i < from->cap; i++) {
-        for (uint64_t w = art_bucket_used(from, i); w && n + !placed < cap; w &= w - 1) {
-            unsigned f = 64 * i + (unsigned)__builtin_ctzll(w);
-            uint64_t fk = art_bucket_key(from, f);
-            if (!placed && kw < fk) {
-                placed = true;
-                mark = n;
-                keys[n] = kw;
-                vals[n++] = 0;
-            }
-            keys[n] = fk;
-            vals[n++] = art_bucket_value_relaxed(from, f);
-        }
+    /* relaxed loads throughout: `from` is read optimistically, and the caller's lock
+     * upgrade proves the copy exact; a torn one only has to stay inside both
+     * buckets (slots below from's capacity, at most cap entries, kw among them). */
+    unsigned fcap = from->cap, words = (fcap + 63) / 64, n = 1;
+    uint64_t used[ART_BUCKET_USED_WORDS];
+    for (unsigned i = 0; i < words; i++) {
+        used[i] = art_bucket_used(from, i);
+        if (64 * i + 64 > fcap) /* (bits past the slots: a torn read) */
+            used[i] &= ~(~(uint64_t)0 << (fcap % 64));
+        n += (unsigned)__builtin_popcountll(used[i]);
     }
-    if (!placed) {
-        mark = n;
-        keys[n] = kw;
-        vals[n++] = 0;
-    }
+    n = n < cap ? n : cap;
     struct art_bucket *to = bucket_alloc(cap, from->klen);
     if (!to)
         return NULL;
-    /* Spread evenly (entry i in slot i * cap / n), each gap holding the next key;
-     * each slot of `to` written once, with plain stores: it is published with
-     * release. */
-    uint64_t used[ART_BUCKET_USED_WORDS] = {0};
-    unsigned slot = 0, step = cap / n, rest = cap % n, err = 0;
-    for (unsigned i = 0; i < n; i++) {
-        _Atomic uint64_t *p = art_bucket_pair(to, slot);
-        atomic_init(&p[0], keys[i]);
-        atomic_init(&p[1], vals[i]);
-        used[slot / 64] |= (uint64_t)1 << (slot % 64);
-        if (i == mark)
-            *at = slot;
-        unsigned next = slot + step + ((err += rest) >= n);
-        if (err >= n)
-            err -= n;
-        uint64_t gap_key = i + 1 < n ? keys[i + 1] : ART_GAP_KEY;
-        for (unsigned g = slot + 1; g < next && g < cap; g++) {
-            atomic_init(art_bucket_pair(to, g), gap_key);
-            atomic_init(art_bucket_pair(to, g) + 1, 0);
+    struct spread sp;
+    spread_init(&sp, to, n);
+    bool placed = false;
+    for (unsigned i = 0; i < words; i++) {
+        for (uint64_t w = used[i]; w && sp.count + !placed < n; w &= w - 1) {
+            unsigned f = 64 * i + (unsigned)__builtin_ctzll(w);
+            uint64_t fk = art_pairs_key(from->pairs, f);
+            if (!placed && kw < fk) {
+                placed = true;
+                *at = spread_put(&sp, kw, 0);
+            }
+            spread_put(&sp, fk,
+                       atomic_load_explicit(art_bucket_pair(from, f) + 1, memory_order_relaxed));
         }
-        slot = next;
     }
-    for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++)
-        atomic_init(&to->used[i], used[i]);
-    set_count(to, n);
-    set_first(to, keys[0]);
-    set_last(to, keys[n - 1]);
+    if (!placed)
+        *at = spread_put(&sp, kw, 0);
+    spread_finish(&sp);
     return to;
 }
 

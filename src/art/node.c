@@ -110,7 +110,7 @@ static uint64_t bytes_from(int j, int dir) {
 
 /* ---- search ------------------------------------------------------------------- */
 
-_Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
+_Atomic uintptr_t *art_find_child_sparse(struct art_node *n, uint8_t b) {
     switch (n->kind) {
     case ART_NODE4:
     case ART_NODE16: {

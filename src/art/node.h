@@ -167,10 +167,18 @@ void art_node_free(struct art_node *n);
 #define art_leaf_new larch__art_leaf_new
 struct art_leaf *art_leaf_new(const uint8_t *key, size_t len, uint64_t value);
 
-#define art_find_child larch__art_find_child
+#define art_find_child_sparse larch__art_find_child_sparse
+/* art_find_child for a Node4, Node16 or Node48. */
+_Atomic uintptr_t *art_find_child_sparse(struct art_node *n, uint8_t b);
+
 /* The slot of the child for byte b, or NULL. Read optimistically: the caller
- * validates. */
-_Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b);
+ * validates. A Node256 (the root and the dense levels under it, which every
+ * descent passes) without a call. */
+static inline _Atomic uintptr_t *art_find_child(struct art_node *n, uint8_t b) {
+    if (n->kind == ART_NODE256)
+        return &((struct art_node256 *)n)->child[b];
+    return art_find_child_sparse(n, b);
+}
 
 #define art_next_child larch__art_next_child
 /* In direction dir (+1 ascending, -1 descending), the first child whose byte is at
