@@ -382,7 +382,7 @@ static void run(void) {
 }
 
 static long passes(long n) {
-    return (under_sanitizer() ? n / 8 : n) * stress_scale();
+    return (under_sanitizer() ? n / 2 : n) * stress_scale();
 }
 
 static void u64_scans_step_between_fixed_leaves_that_split_and_merge(void) {
