@@ -4,6 +4,7 @@
  * move; passes that continue across writes; and that an open iterator blocks
  * neither writers nor reclamation. Expectations come from sorted arrays. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "harness.h"
@@ -338,20 +339,34 @@ static void a_pass_across_writes_returns_every_key_present_throughout_in_order(v
 
 /* Several hundred long and short keys over many nodes, walked both ways and sought
  * at random, against a sorted array. */
+/* n random keys, most of 8 bytes, one in eight up to LARCH_KEY_MAX long, over
+ * few byte values (so they share prefixes), sorted. */
+static void large_key_set(struct dump *all, int n, uint64_t *rng) {
+    unsigned char key[LARCH_KEY_MAX];
+    for (int i = 0; i < n; i++) {
+        size_t len = test_rand(rng) % 8 == 0 ? test_rand(rng) % LARCH_KEY_MAX : 8;
+        for (size_t j = 0; j < len; j++)
+            key[j] = (unsigned char)(test_rand(rng) % 3 + (j % 2 ? 0 : 0xFD));
+        dump_add(all, key, len, test_rand(rng));
+    }
+    dump_sort_unique(all);
+}
+
+/* The iterator is on entry e. */
+static int at_entry(void *it, const struct entry *e) {
+    size_t klen = 0;
+    const void *k = IX->iter_key(it, &klen);
+    return IX->iter_valid(it) && key_cmp(k, klen, e->key, e->len) == 0 &&
+           IX->iter_value(it) == e->val;
+}
+
 static void a_large_index_walks_and_seeks_like_a_sorted_array(void) {
     void *t = IX->new_();
     REQUIRE(t != NULL);
     uint64_t rng = 77;
     struct dump all = {0};
     unsigned char key[LARCH_KEY_MAX + 8];
-    int n = under_sanitizer() ? 3000 : 15000;
-    for (int i = 0; i < n; i++) {
-        size_t len = test_rand(&rng) % 8 == 0 ? test_rand(&rng) % LARCH_KEY_MAX : 8;
-        for (size_t j = 0; j < len; j++)
-            key[j] = (unsigned char)(test_rand(&rng) % 3 + (j % 2 ? 0 : 0xFD));
-        dump_add(&all, key, len, test_rand(&rng));
-    }
-    dump_sort_unique(&all);
+    large_key_set(&all, under_sanitizer() ? 3000 : 15000, &rng);
     REQUIRE(index_fill(IX, t, &all));
     CHECK(index_matches(IX, t, &all, "large index"));
 
@@ -387,11 +402,7 @@ static void a_large_index_walks_and_seeks_like_a_sorted_array(void) {
                 CHECK(invalid(it));
                 break;
             }
-            size_t klen = 0;
-            const void *k = IX->iter_key(it, &klen);
-            const struct entry *want = &all.e[pos];
-            if (!IX->iter_valid(it) || key_cmp(k, klen, want->key, want->len) != 0 ||
-                IX->iter_value(it) != want->val) {
+            if (!at_entry(it, &all.e[pos])) {
                 CHECK(!"iterator is on the expected entry");
                 fprintf(stderr, "    seek %d, step %d, expected entry %ld\n", s, step, pos);
                 s = seeks;
@@ -404,6 +415,52 @@ static void a_large_index_walks_and_seeks_like_a_sorted_array(void) {
                 IX->iter_prev(it), pos--;
         }
     }
+    CHECK_EQ(IX->iter_status(it), LARCH_OK);
+    IX->iter_free(it);
+    dump_free(&all);
+    IX->free_(t);
+}
+
+/* Iterators copy bigger batches the longer they keep moving one way (and small
+ * ones again after a turn): long runs each way, turning anywhere, land on the
+ * same entries as a sorted array, up to both ends. */
+static void long_runs_each_way_land_like_a_sorted_array(void) {
+    void *t = IX->new_();
+    REQUIRE(t != NULL);
+    uint64_t rng = 78;
+    struct dump all = {0};
+    large_key_set(&all, under_sanitizer() ? 2000 : 6000, &rng);
+    REQUIRE(index_fill(IX, t, &all));
+    void *it = IX->iter_new(t);
+    REQUIRE(it != NULL);
+    long pos = (long)(test_rand(&rng) % all.n);
+    IX->iter_seek(it, all.e[pos].key, all.e[pos].len);
+    bool forward = true, lost = false;
+    for (int run = 0; run < 60 && !lost; run++) {
+        long length = 1 + (long)(test_rand(&rng) % 400);
+        for (long i = 0; i < length; i++) {
+            if (!at_entry(it, &all.e[pos])) {
+                CHECK(!"iterator is on the expected entry");
+                fprintf(stderr, "    run %d, move %ld, expected entry %ld\n", run, i, pos);
+                lost = true;
+                break;
+            }
+            if (forward ? pos + 1 == (long)all.n : pos == 0)
+                break; /* the end: turn here, the iterator still on it */
+            if (forward)
+                IX->iter_next(it), pos++;
+            else
+                IX->iter_prev(it), pos--;
+        }
+        forward = !forward;
+    }
+    /* Past either end the iterator ends. */
+    IX->iter_seek_last(it);
+    IX->iter_next(it);
+    CHECK(invalid(it));
+    IX->iter_seek_first(it);
+    IX->iter_prev(it);
+    CHECK(invalid(it));
     CHECK_EQ(IX->iter_status(it), LARCH_OK);
     IX->iter_free(it);
     dump_free(&all);
@@ -618,6 +675,7 @@ int main(void) {
         RUN(a_pass_continues_past_a_deleted_current_key);
         RUN(a_pass_across_writes_returns_every_key_present_throughout_in_order);
         RUN(a_large_index_walks_and_seeks_like_a_sorted_array);
+        RUN(long_runs_each_way_land_like_a_sorted_array);
         RUN(many_iterators_may_be_open_at_once);
         RUN(an_iterator_may_move_between_threads);
         RUN(an_open_iterator_blocks_neither_writers_nor_reclamation);
