@@ -563,9 +563,11 @@ static void split_leaf_into_pair(struct spot *s, struct spares *sp, const uint8_
     struct art_leaf *old = s->leaf;
     uint64_t kw = larch__load_be64(key, len), ow = larch__load_be64(old->key, len);
     uint64_t ov = art_leaf_value(old);
-    art_bucket_fill(b, 2);
-    art_bucket_fill_entry(b, 0, 2, kw < ow ? kw : ow, kw < ow ? store : ov);
-    art_bucket_fill_entry(b, 1, 2, kw < ow ? ow : kw, kw < ow ? ov : store);
+    struct art_bucket_fill f;
+    art_bucket_fill_begin(&f, b, 2);
+    art_bucket_fill_entry(&f, kw < ow ? kw : ow, kw < ow ? store : ov);
+    art_bucket_fill_entry(&f, kw < ow ? ow : kw, kw < ow ? ov : store);
+    art_bucket_fill_end(&f);
     art_slot_publish(s->slot, (uintptr_t)b);
     vlock_unlock(&s->node->lock);
     art_retire_leaf(old);

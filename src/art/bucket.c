@@ -46,7 +46,8 @@ static struct art_bucket *bucket_alloc(unsigned cap, unsigned klen) {
 }
 
 /* Slots [from, to) of an unpublished bucket become gaps before key kw. */
-static void init_gaps(struct art_bucket *b, unsigned from, unsigned to, uint64_t kw) {
+static LARCH_ALWAYS_INLINE void init_gaps(struct art_bucket *b, unsigned from, unsigned to,
+                                          uint64_t kw) {
     for (unsigned i = from; i < to; i++) {
         atomic_init(art_bucket_pair(b, i), kw);
         atomic_init(art_bucket_pair(b, i) + 1, 0);
@@ -135,77 +136,45 @@ void art_bucket_insert(struct art_bucket *b, unsigned at, uint64_t kw, uint64_t 
         set_last(b, kw);
 }
 
-void art_bucket_fill(struct art_bucket *b, unsigned n) {
-    set_count(b, n);
+void art_bucket_fill_begin(struct art_bucket_fill *f, struct art_bucket *b, unsigned n) {
+    *f = (struct art_bucket_fill){
+        .to = b, .cap = b->cap, .n = n, .step = b->cap / n, .rest = b->cap % n};
 }
 
-/* Where entry i of n goes in an even spread over cap slots (entry 0 in slot 0). */
-static unsigned spread_slot(unsigned i, unsigned n, unsigned cap) {
-    return i * cap / n;
-}
-
-unsigned art_bucket_fill_entry(struct art_bucket *b, unsigned i, unsigned n, uint64_t kw,
-                               uint64_t value) {
-    unsigned at = spread_slot(i, n, b->cap), from = i ? spread_slot(i - 1, n, b->cap) + 1 : 0;
-    /* relaxed (and init): b is not shared yet; publishing it orders these stores. */
-    init_gaps(b, from, at, kw);
-    atomic_store_explicit(art_bucket_pair(b, at), kw, memory_order_relaxed);
-    atomic_store_explicit(art_bucket_pair(b, at) + 1, value, memory_order_relaxed);
-    set_used(b, at, true);
-    if (i == 0)
-        set_first(b, kw);
-    if (i + 1 == n) {
-        set_last(b, kw);
-        init_gaps(b, at + 1, b->cap, ART_GAP_KEY);
-    }
+/* art_bucket_fill_entry, inlined into the growth copy. */
+static LARCH_ALWAYS_INLINE unsigned fill_put(struct art_bucket_fill *f, uint64_t kw,
+                                             uint64_t value) {
+    unsigned at = f->slot;
+    init_gaps(f->to, f->filled, at, kw);
+    atomic_init(art_bucket_pair(f->to, at), kw);
+    atomic_init(art_bucket_pair(f->to, at) + 1, value);
+    f->used[at / 64] |= (uint64_t)1 << (at % 64);
+    f->filled = at + 1;
+    f->err += f->rest;
+    f->slot = at + f->step + (f->err >= f->n);
+    if (f->err >= f->n)
+        f->err -= f->n;
+    f->first = f->count++ ? f->first : kw;
+    f->last = kw;
     return at;
 }
 
-/* Filling an unpublished bucket in one pass, entry by entry: entry i of n goes to
- * slot i * cap / n (entry 0 in slot 0, stepped without a division), the gaps before
- * it taking its key, and the slots past the last entry ART_GAP_KEY. Plain stores:
- * the bucket is published with release. */
-struct spread {
-    struct art_bucket *to;
-    unsigned cap, n, step, rest, err, slot, filled, count;
-    uint64_t first, last, used[ART_BUCKET_USED_WORDS];
-};
-
-static void spread_init(struct spread *sp, struct art_bucket *to, unsigned n) {
-    *sp =
-        (struct spread){.to = to, .cap = to->cap, .n = n, .step = to->cap / n, .rest = to->cap % n};
+unsigned art_bucket_fill_entry(struct art_bucket_fill *f, uint64_t kw, uint64_t value) {
+    return fill_put(f, kw, value);
 }
 
-/* Put (kw, value) in the next entry's slot (fewer than n were put); returns it. */
-static LARCH_ALWAYS_INLINE unsigned spread_put(struct spread *sp, uint64_t kw, uint64_t value) {
-    unsigned at = sp->slot;
-    for (unsigned g = sp->filled; g < at; g++) {
-        atomic_init(art_bucket_pair(sp->to, g), kw);
-        atomic_init(art_bucket_pair(sp->to, g) + 1, 0);
-    }
-    atomic_init(art_bucket_pair(sp->to, at), kw);
-    atomic_init(art_bucket_pair(sp->to, at) + 1, value);
-    sp->used[at / 64] |= (uint64_t)1 << (at % 64);
-    sp->filled = at + 1;
-    sp->err += sp->rest;
-    sp->slot = at + sp->step + (sp->err >= sp->n);
-    if (sp->err >= sp->n)
-        sp->err -= sp->n;
-    sp->first = sp->count++ ? sp->first : kw;
-    sp->last = kw;
-    return at;
-}
-
-static void spread_finish(struct spread *sp) {
-    for (unsigned g = sp->filled; g < sp->cap; g++) {
-        atomic_init(art_bucket_pair(sp->to, g), ART_GAP_KEY);
-        atomic_init(art_bucket_pair(sp->to, g) + 1, 0);
-    }
+/* art_bucket_fill_end, inlined into the growth copy. */
+static LARCH_ALWAYS_INLINE void fill_finish(struct art_bucket_fill *f) {
+    init_gaps(f->to, f->filled, f->cap, ART_GAP_KEY);
     for (unsigned i = 0; i < ART_BUCKET_USED_WORDS; i++)
-        atomic_init(&sp->to->used[i], sp->used[i]);
-    set_count(sp->to, sp->count);
-    set_first(sp->to, sp->first);
-    set_last(sp->to, sp->last);
+        atomic_init(&f->to->used[i], f->used[i]);
+    set_count(f->to, f->count);
+    set_first(f->to, f->first);
+    set_last(f->to, f->last);
+}
+
+void art_bucket_fill_end(struct art_bucket_fill *f) {
+    fill_finish(f);
 }
 
 struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from, uint64_t kw,
@@ -225,24 +194,24 @@ struct art_bucket *art_bucket_copy_insert(unsigned cap, struct art_bucket *from,
     struct art_bucket *to = bucket_alloc(cap, from->klen);
     if (!to)
         return NULL;
-    struct spread sp;
-    spread_init(&sp, to, n);
+    struct art_bucket_fill fill;
+    art_bucket_fill_begin(&fill, to, n);
     bool placed = false;
     for (unsigned i = 0; i < words; i++) {
-        for (uint64_t w = used[i]; w && sp.count + !placed < n; w &= w - 1) {
+        for (uint64_t w = used[i]; w && fill.count + !placed < n; w &= w - 1) {
             unsigned f = 64 * i + (unsigned)__builtin_ctzll(w);
             uint64_t fk = art_pairs_key(from->pairs, f);
             if (!placed && kw < fk) {
                 placed = true;
-                *at = spread_put(&sp, kw, 0);
+                *at = fill_put(&fill, kw, 0);
             }
-            spread_put(&sp, fk,
-                       atomic_load_explicit(art_bucket_pair(from, f) + 1, memory_order_relaxed));
+            fill_put(&fill, fk,
+                     atomic_load_explicit(art_bucket_pair(from, f) + 1, memory_order_relaxed));
         }
     }
     if (!placed)
-        *at = spread_put(&sp, kw, 0);
-    spread_finish(&sp);
+        *at = fill_put(&fill, kw, 0);
+    fill_finish(&fill);
     return to;
 }
 

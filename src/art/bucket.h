@@ -223,15 +223,28 @@ struct art_bucket *art_bucket_new(unsigned cap, unsigned klen);
  * value) in, at is kw's lower bound (art_bucket_find). */
 void art_bucket_insert(struct art_bucket *b, unsigned at, uint64_t kw, uint64_t value);
 
-#define art_bucket_fill larch__art_bucket_fill
-/* A new, empty, unpublished bucket with room for n is to get n entries, spread
- * evenly over its slots; each is then given by art_bucket_fill_entry, in order. */
-void art_bucket_fill(struct art_bucket *b, unsigned n);
+/* Filling a new, unpublished bucket with n >= 1 entries given in ascending order,
+ * spread evenly over its slots: entry i goes to slot i * cap / n (entry 0 in slot
+ * 0, stepped without a division), the gaps before it hold its key and the slots
+ * past the last entry ART_GAP_KEY. art_bucket_fill_begin, art_bucket_fill_entry
+ * for each entry (at most n), then art_bucket_fill_end, which sets the count,
+ * the bitmap and the first and last keys. Plain stores: the bucket is published
+ * with release. */
+struct art_bucket_fill {
+    struct art_bucket *to;
+    unsigned cap, n, step, rest, err, slot, filled, count;
+    uint64_t first, last, used[ART_BUCKET_USED_WORDS];
+};
+
+#define art_bucket_fill_begin larch__art_bucket_fill_begin
+void art_bucket_fill_begin(struct art_bucket_fill *f, struct art_bucket *b, unsigned n);
 
 #define art_bucket_fill_entry larch__art_bucket_fill_entry
-/* Entry i of the n of a fill, into an unpublished bucket: returns its slot. */
-unsigned art_bucket_fill_entry(struct art_bucket *b, unsigned i, unsigned n, uint64_t kw,
-                               uint64_t value);
+/* The next entry of the fill: returns its slot. */
+unsigned art_bucket_fill_entry(struct art_bucket_fill *f, uint64_t kw, uint64_t value);
+
+#define art_bucket_fill_end larch__art_bucket_fill_end
+void art_bucket_fill_end(struct art_bucket_fill *f);
 
 #define art_bucket_copy_insert larch__art_bucket_copy_insert
 /* A new, unpublished bucket of cap slots: the entries of `from` (read

@@ -66,13 +66,14 @@ bool art_build(const struct art_entry *e, unsigned n, size_t depth, unsigned mar
     struct art_bucket *b = art_bucket_new(art_bucket_cap_for(n), e[0].len);
     if (!b)
         return false;
-    art_bucket_fill(b, n);
+    struct art_bucket_fill f;
+    art_bucket_fill_begin(&f, b, n);
     for (unsigned i = 0; i < n; i++) {
-        unsigned at =
-            art_bucket_fill_entry(b, i, n, larch__load_be64(e[i].key, e[i].len), e[i].value);
+        unsigned at = art_bucket_fill_entry(&f, larch__load_be64(e[i].key, e[i].len), e[i].value);
         if (i == mark)
             out->value_slot = art_bucket_value_slot(b, at);
     }
+    art_bucket_fill_end(&f);
     out->word = (uintptr_t)b;
     return true;
 }

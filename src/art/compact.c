@@ -150,13 +150,13 @@ static int fix_bucket(struct place *p) {
         art_node_free(&smaller->h);
         return RETRY;
     }
-    unsigned count = art_count(&b->h), i = 0;
-    art_bucket_fill(smaller, count);
+    struct art_bucket_fill f;
+    art_bucket_fill_begin(&f, smaller, art_count(&b->h));
     for (unsigned at = art_bucket_next(b, 0, true); at < b->cap;
          at = art_bucket_next(b, at + 1, true))
         /* relaxed: b is locked by us; smaller is published with release. */
-        art_bucket_fill_entry(smaller, i++, count, art_bucket_key(b, at),
-                              art_bucket_value_relaxed(b, at));
+        art_bucket_fill_entry(&f, art_bucket_key(b, at), art_bucket_value_relaxed(b, at));
+    art_bucket_fill_end(&f);
     replace(p, (uintptr_t)smaller);
     return FIXED;
 }

@@ -195,11 +195,7 @@ static void step(larch_art_iter *it, int dir) {
         it->dir = DIR_NONE;
         return;
     }
-    /* Going on the same way: a bigger batch; turning back: a small one. */
-    if (it->dir == dir)
-        it->cap = it->cap < ITER_BATCH_MAX / 2 ? 2 * it->cap : ITER_BATCH_MAX;
-    else
-        it->cap = ITER_BATCH_MIN;
+    it->cap = larch__iter_next_cap(it->cap, it->dir == dir, ITER_BATCH_MIN, ITER_BATCH_MAX);
     size_t len = save_current(it);
     read_batch(it, dir, it->scratch, len, false);
 }

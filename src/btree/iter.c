@@ -125,20 +125,28 @@ struct resume_at {
     struct leaf_parent parent; /* the leaf's parent; node NULL: descend */
 };
 
+/* A batch from entry `from` of leaf, read at version v, and the scan left where it
+ * ends; false (at untouched) if the leaf changed or has nothing from there. */
+static bool read_leaf_from(struct resume_at *at, struct node *leaf, uint64_t v, unsigned from,
+                           unsigned cap, struct batch *b) {
+    unsigned count = node_count(leaf);
+    unsigned i = copy_forward(b, leaf, from, count, cap);
+    b->leaf_end = i >= count;
+    if (!vlock_validate(&leaf->lock, v) || b->n == 0)
+        return false;
+    at->leaf = leaf;
+    at->version = v;
+    at->next = i;
+    b->pin_gen = larch__epoch_pin_generation();
+    return true;
+}
+
 /* The next batch from where the last one ended inside its leaf, or false (descend
  * instead). */
 static bool read_on(struct resume_at *at, unsigned cap, struct batch *b) {
     struct node *leaf = at->leaf;
     at->leaf = NULL;
-    unsigned count = node_count(leaf);
-    unsigned i = copy_forward(b, leaf, at->next, count, cap);
-    b->leaf_end = i >= count;
-    if (!vlock_validate(&leaf->lock, at->version) || b->n == 0)
-        return false;
-    at->leaf = leaf;
-    at->next = i;
-    b->pin_gen = larch__epoch_pin_generation();
-    return true;
+    return read_leaf_from(at, leaf, at->version, at->next, cap, b);
 }
 
 /* The first batch of the leaf after the one a scan finished, reached through their
@@ -158,14 +166,10 @@ static bool read_next_leaf(struct resume_at *at, unsigned cap, struct batch *b) 
     if (!vlock_validate(&p.node->lock, p.version) || !vlock_read_begin(&leaf->lock, &v) ||
         !vlock_validate(&p.node->lock, p.version))
         return false;
-    unsigned count = node_count(leaf);
-    unsigned i = copy_forward(b, leaf, 0, count, cap);
-    b->leaf_end = i >= count;
     b->has_fence = true;
-    if (!vlock_validate(&leaf->lock, v) || b->n == 0)
+    if (!read_leaf_from(at, leaf, v, 0, cap, b))
         return false;
-    *at = (struct resume_at){leaf, v, i, p};
-    b->pin_gen = larch__epoch_pin_generation();
+    at->parent = p;
     return true;
 }
 
@@ -415,6 +419,14 @@ static void seek_backward(larch_btree_iter *it, const uint8_t *key, size_t len, 
     position(it, DIR_BACKWARD);
 }
 
+static void seek_dir(larch_btree_iter *it, int dir, const uint8_t *key, size_t len,
+                     bool inclusive) {
+    if (dir == DIR_FORWARD)
+        seek_forward(it, key, len, inclusive);
+    else
+        seek_backward(it, key, len, inclusive);
+}
+
 /* The key to seek from (common/seek_key.h), or NULL: a NULL key with a length
  * ends the iterator with LARCH_EINVAL. */
 static const uint8_t *seek_key(larch_btree_iter *it, const void *key, size_t len) {
@@ -426,34 +438,32 @@ static const uint8_t *seek_key(larch_btree_iter *it, const void *key, size_t len
     return k;
 }
 
+/* A seek's batch: a small one (see ITER_BATCH). */
+static void seek_batch(larch_btree_iter *it, int dir, const uint8_t *key, size_t len) {
+    it->cap = ITER_BATCH;
+    seek_dir(it, dir, key, len, true);
+}
+
 void larch_btree_iter_seek(larch_btree_iter *it, const void *key, size_t len) {
     const uint8_t *k = it ? seek_key(it, key, len) : NULL;
-    if (k) {
-        it->cap = ITER_BATCH;
-        seek_forward(it, k, len, true);
-    }
+    if (k)
+        seek_batch(it, DIR_FORWARD, k, len);
 }
 
 void larch_btree_iter_seek_for_prev(larch_btree_iter *it, const void *key, size_t len) {
     const uint8_t *k = it ? seek_key(it, key, len) : NULL;
-    if (k) {
-        it->cap = ITER_BATCH;
-        seek_backward(it, k, len, true);
-    }
+    if (k)
+        seek_batch(it, DIR_BACKWARD, k, len);
 }
 
 void larch_btree_iter_seek_first(larch_btree_iter *it) {
-    if (it) {
-        it->cap = ITER_BATCH;
-        seek_forward(it, (const uint8_t *)"", 0, true);
-    }
+    if (it)
+        seek_batch(it, DIR_FORWARD, (const uint8_t *)"", 0);
 }
 
 void larch_btree_iter_seek_last(larch_btree_iter *it) {
-    if (it) {
-        it->cap = ITER_BATCH;
-        seek_backward(it, NULL, 0, true);
-    }
+    if (it)
+        seek_batch(it, DIR_BACKWARD, NULL, 0);
 }
 
 int larch_btree_iter_valid(const larch_btree_iter *it) {
@@ -475,10 +485,7 @@ static void refresh_if_stale(larch_btree_iter *it) {
     if (!gen || gen == it->b.pin_gen)
         return;
     size_t len = save_current(it);
-    if (it->dir == DIR_FORWARD)
-        seek_forward(it, it->scratch, len, true);
-    else
-        seek_backward(it, it->scratch, len, true);
+    seek_dir(it, it->dir, it->scratch, len, true);
 }
 
 /* One move in direction dir: within the batch if it goes on that way, else a new
@@ -491,13 +498,7 @@ static void step(larch_btree_iter *it, int dir) {
         refresh_if_stale(it);
         return;
     }
-    void (*reread)(larch_btree_iter *, const uint8_t *, size_t, bool) =
-        dir == DIR_FORWARD ? seek_forward : seek_backward;
-    /* Going on the same way: a bigger batch; turning back: a small one. */
-    if (it->dir == dir)
-        it->cap = it->cap < BATCH_MAX / 2 ? 2 * it->cap : BATCH_MAX;
-    else
-        it->cap = ITER_BATCH;
+    it->cap = larch__iter_next_cap(it->cap, it->dir == dir, ITER_BATCH, BATCH_MAX);
     if (it->dir == dir && it->b.leaf_end) {
         if (!it->b.has_fence) {
             it->dir = DIR_NONE;
@@ -506,11 +507,11 @@ static void step(larch_btree_iter *it, int dir) {
         /* Forward, the next leaf starts at the fence; backward, the previous one
          * ends just below it. */
         memcpy(it->scratch, it->b.fence, it->b.fence_len);
-        reread(it, it->scratch, it->b.fence_len, dir == DIR_FORWARD);
+        seek_dir(it, dir, it->scratch, it->b.fence_len, dir == DIR_FORWARD);
         return;
     }
     size_t len = save_current(it);
-    reread(it, it->scratch, len, false);
+    seek_dir(it, dir, it->scratch, len, false);
 }
 
 void larch_btree_iter_next(larch_btree_iter *it) {

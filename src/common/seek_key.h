@@ -1,7 +1,9 @@
-/* The key an iterator's seek starts from, shared by the trees' iterators. */
+/* What the trees' iterators share: the key a seek starts from, and how many
+ * entries their next batch may hold. */
 #ifndef LARCH_COMMON_SEEK_KEY_H
 #define LARCH_COMMON_SEEK_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +25,16 @@ static inline const uint8_t *larch__seek_key(const void *self, size_t size, uint
         return scratch;
     }
     return key;
+}
+
+/* The entries an iterator's next batch may hold after a batch of cap: twice as
+ * many while it keeps moving the same way, up to max (a long pass walks the tree
+ * seldom), back to min after a turn (a seek and a few moves copy little). */
+static inline unsigned larch__iter_next_cap(unsigned cap, bool same_way, unsigned min,
+                                            unsigned max) {
+    if (!same_way)
+        return min;
+    return cap < max / 2 ? 2 * cap : max;
 }
 
 #endif /* LARCH_COMMON_SEEK_KEY_H */

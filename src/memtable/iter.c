@@ -96,12 +96,6 @@ static void prefetch_entry(const larch_memtable_iter *it, unsigned ahead) {
     }
 }
 
-/* After a seek: the entries up to PREFETCH_AHEAD keys ahead. */
-static void prefetch_after_seek(const larch_memtable_iter *it) {
-    for (unsigned ahead = 1; ahead < PREFETCH_AHEAD; ahead++)
-        prefetch_entry(it, ahead);
-}
-
 /* From the index iterator's key on, in the given direction, the first key that
  * shows an entry. */
 static void settle(larch_memtable_iter *it, bool backward) {
@@ -125,6 +119,14 @@ static void settle(larch_memtable_iter *it, bool backward) {
     it->status = ops->iter_status(it->keys);
 }
 
+/* settle after a seek, with the entries before the one settle prefetches at each
+ * key prefetched first. */
+static void settle_after_seek(larch_memtable_iter *it, bool backward) {
+    for (unsigned ahead = 1; ahead < PREFETCH_AHEAD; ahead++)
+        prefetch_entry(it, ahead);
+    settle(it, backward);
+}
+
 /* Starts a pass; false (the iterator invalid, status EINVAL) for a bad seek key.
  * A stack of newer versions built in an earlier pass may lack versions published
  * since, so it goes. */
@@ -140,32 +142,28 @@ void larch_memtable_iter_seek(larch_memtable_iter *it, const void *key, size_t k
     if (!it || !start(it, key, klen))
         return;
     it->m->ops->iter_seek(it->keys, key, klen);
-    prefetch_after_seek(it);
-    settle(it, false);
+    settle_after_seek(it, false);
 }
 
 void larch_memtable_iter_seek_for_prev(larch_memtable_iter *it, const void *key, size_t klen) {
     if (!it || !start(it, key, klen))
         return;
     it->m->ops->iter_seek_for_prev(it->keys, key, klen);
-    prefetch_after_seek(it);
-    settle(it, true);
+    settle_after_seek(it, true);
 }
 
 void larch_memtable_iter_seek_first(larch_memtable_iter *it) {
     if (!it || !start(it, NULL, 0))
         return;
     it->m->ops->iter_seek_first(it->keys);
-    prefetch_after_seek(it);
-    settle(it, false);
+    settle_after_seek(it, false);
 }
 
 void larch_memtable_iter_seek_last(larch_memtable_iter *it) {
     if (!it || !start(it, NULL, 0))
         return;
     it->m->ops->iter_seek_last(it->keys);
-    prefetch_after_seek(it);
-    settle(it, true);
+    settle_after_seek(it, true);
 }
 
 int larch_memtable_iter_valid(const larch_memtable_iter *it) {

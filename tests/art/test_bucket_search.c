@@ -128,12 +128,14 @@ static void searches_match_a_linear_pass(void) {
             make_keys((enum spread)how, n, &rng, keys);
             struct art_bucket *b = art_bucket_new(art_bucket_cap_for(n), 8);
             REQUIRE(b != NULL);
-            art_bucket_fill(b, n);
+            struct art_bucket_fill fill;
+            art_bucket_fill_begin(&fill, b, n);
             for (unsigned i = 0; i < n; i++) {
                 vals[i] = i + 1;
-                unsigned at = art_bucket_fill_entry(b, i, n, keys[i], vals[i]);
+                unsigned at = art_bucket_fill_entry(&fill, keys[i], vals[i]);
                 CHECK(at < b->cap);
             }
+            art_bucket_fill_end(&fill);
             probe(b, keys, vals, n, &rng);
             art_node_free(&b->h);
         }
