@@ -5,8 +5,9 @@
  * reached through a parent that still pointed to it. Writers upgrade the version of
  * exactly the nodes they change: the leaf, and the parent when a node splits or
  * merges. Inner nodes that could not take one more separator are split on the way
- * down, so a leaf split always finds room in its parent. Memory is allocated before
- * any lock is taken; a failed allocation returns LARCH_ENOMEM with nothing changed. */
+ * down, so a leaf split finds room in its parent (see descend_for_write for the one
+ * exception). Memory is allocated before any lock is taken; a failed allocation
+ * returns LARCH_ENOMEM with nothing changed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +21,12 @@ unsigned larch__bt_optimistic_attempts = 16;
 
 /* ---- allocation ------------------------------------------------------------ */
 
-/* Nodes allocated before locking, used by a split if one happens. */
+/* What one write carries from attempt to attempt: nodes allocated before locking,
+ * used by a split if one happens, and the longest separator a fixed-format inner
+ * node on the way could not take (0 while none was refused). */
 struct spares {
     struct node *node[2];
+    size_t sep_need;
 };
 
 static bool spares_fill(struct spares *s, unsigned want) {
@@ -42,6 +46,11 @@ static struct node *spares_take(struct spares *s, unsigned level) {
         }
     }
     return NULL;
+}
+
+/* A spare taken for a split that did not happen. */
+static void spares_return(struct spares *s, struct node *n) {
+    s->node[s->node[0] ? 1 : 0] = n;
 }
 
 static void spares_free(struct spares *s) {
@@ -259,6 +268,18 @@ static void unlock_pair(struct node *parent, struct node *node) {
         vlock_unlock(&parent->lock);
 }
 
+/* A separator the parent could not take: nothing changed, and the next descent
+ * makes room for one that long. */
+static int refused(struct spares *spares, struct node *right, struct node *parent,
+                   struct node *node, size_t need) {
+    spares_return(spares, right);
+    if (need > spares->sep_need)
+        spares->sep_need = need;
+    vlock_unlock_unchanged(&node->lock);
+    vlock_unlock_unchanged(&parent->lock);
+    return PATH_RESTART;
+}
+
 /* Split a full inner node met on the way down. */
 static int split_inner(larch_btree *t, struct node *parent, uint64_t pv, unsigned ppos,
                        struct node *node, uint64_t v, struct spares *spares) {
@@ -269,13 +290,32 @@ static int split_inner(larch_btree *t, struct node *parent, uint64_t pv, unsigne
     unsigned level = meta_level(node_meta(node));
     uint8_t sep[NODE_KEY_BUF];
     struct node *right = spares_take(spares, level);
-    size_t sep_len = node_split_inner(node, right, sep);
+    size_t need, sep_len = node_split_inner(node, right, sep, parent, &need);
+    if (!sep_len)
+        return refused(spares, right, parent, node, need);
     if (parent)
         parent_link(parent, ppos, node, right, sep, sep_len);
     else
         grow_root(t, spares_take(spares, level + 1), node, right, sep, sep_len);
     unlock_pair(parent, node);
     return PATH_RESTART; /* descend again through the split node */
+}
+
+/* Whether inner node n keeps the room a split below may need. A slotted node keeps
+ * room for a separator of any length. A fixed-format one (keys of one length L),
+ * turned slotted by the first separator of another length, would have to stay half
+ * empty to do the same: it keeps room for one more separator of length L, which is
+ * what the keys below it give as long as they all have that length, and only
+ * after a split below found a separator of another length it could not take (sep_need,
+ * then the descent is made again) room for that one too, turned slotted. */
+static bool inner_has_room(const struct node *n, size_t sep_need) {
+    uint64_t m = node_meta(n);
+    unsigned format = meta_format(m);
+    if (!format)
+        return node_has_room(n, LARCH_KEY_MAX);
+    if (meta_count(m) >= NODE_FIXED_MAX)
+        return false;
+    return !sep_need || node_slotted_room(n, sep_need);
 }
 
 /* Descend for a write that may insert: full inner nodes are split on the way. */
@@ -287,7 +327,7 @@ static int descend_for_write(larch_btree *t, const struct search_key *k, struct 
     if (!read_root(t, &node, &v))
         return PATH_RESTART;
     while (!node_is_leaf(node)) {
-        if (!node_has_room(node, LARCH_KEY_MAX)) {
+        if (!inner_has_room(node, spares->sep_need)) {
             if (!vlock_validate(&node->lock, v))
                 return PATH_RESTART;
             return split_inner(t, parent, pv, ppos, node, v, spares);
@@ -355,11 +395,9 @@ static bool redistribute_leaf(larch_btree *t, const struct write_path *p, unsign
         return false;
     }
     uint8_t sep[NODE_KEY_BUF];
-    /* The parent keeps room for a longest separator (descend_for_write), so the old
-     * one can be replaced whatever the new one's length. */
-    size_t sep_len = node_has_room(parent, LARCH_KEY_MAX)
-                         ? node_redistribute_insert(p->leaf, right, pos, key, len, val, sep)
-                         : 0;
+    size_t need; /* a refused separator: the split that follows will meet it too */
+    size_t sep_len =
+        node_redistribute_insert(p->leaf, right, pos, key, len, val, sep, parent, &need);
     if (!sep_len) {
         vlock_unlock_unchanged(&right->lock);
         vlock_unlock_unchanged(&p->leaf->lock);
@@ -386,7 +424,10 @@ static int split_leaf(larch_btree *t, const struct write_path *p, struct spares 
         return PATH_RESTART;
     uint8_t sep[NODE_KEY_BUF];
     struct node *right = spares_take(spares, 0);
-    size_t sep_len = node_split_leaf_insert(p->leaf, right, pos, key, len, val, sep);
+    size_t need,
+        sep_len = node_split_leaf_insert(p->leaf, right, pos, key, len, val, sep, p->parent, &need);
+    if (!sep_len)
+        return refused(spares, right, p->parent, p->leaf, need);
     if (p->parent)
         parent_link(p->parent, p->parent_pos, p->leaf, right, sep, sep_len);
     else
@@ -451,7 +492,7 @@ static int write_value(larch_btree *t, const void *key, size_t len, enum write_k
         return rc;
     struct search_key k;
     search_key_init(&k, key, len);
-    struct spares spares = {{NULL, NULL}};
+    struct spares spares = {{NULL, NULL}, 0};
     struct larch__backoff backoff = {0};
     larch_epoch_pin();
     for (;;) {
@@ -578,7 +619,7 @@ int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update
         return rc;
     struct search_key k;
     search_key_init(&k, key, len);
-    struct spares spares = {{NULL, NULL}};
+    struct spares spares = {{NULL, NULL}, 0};
     struct larch__backoff backoff = {0};
     bool underfull = false;
     larch_epoch_pin();

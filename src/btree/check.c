@@ -1,7 +1,7 @@
 /* larch_btree_check: walks the whole tree (no writer may run) and verifies every
  * structural invariant: node headers and slots in bounds, key heads matching the
  * keys, keys strictly ascending within each node and within the separators that
- * bound it, a fixed-format leaf's first and last keys in its header, children one
+ * bound it, a fixed-format node's first and last keys in its header, children one
  * level below their parent, no reachable node locked or obsolete, and the key count. */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -48,7 +48,7 @@ static bool check_header(struct check *c, const struct node *n, unsigned level) 
         return false;
     }
     if (meta_format(m)) {
-        if (level != 0 || meta_format(m) - 1 > NODE_FIXED_KEY_MAX || heap > NODE_FIXED_MAX ||
+        if (meta_format(m) - 1 > NODE_FIXED_KEY_MAX || heap > NODE_FIXED_MAX ||
             count > NODE_FIXED_MAX - heap || dead != 0) {
             fail(c, n,
                  "fixed-format header out of bounds: level %u key length %u start %u count %u",
@@ -57,8 +57,12 @@ static bool check_header(struct check *c, const struct node *n, unsigned level) 
         }
         uint64_t first = count ? node_load(n, fixed_word(heap)) : 0;
         uint64_t last = count ? node_load(n, fixed_word(heap + count - 1)) : 0;
-        if (node_load(n, 2) != first || node_load(n, 3) != last) {
-            fail(c, n, "fixed-format header words 2 and 3 do not hold the first and last keys");
+        if (node_load(n, 3) != first || node_load(n, 4) != last) {
+            fail(c, n, "fixed-format header words 3 and 4 do not hold the first and last keys");
+            return false;
+        }
+        if ((level == 0 && node_load(n, 2) != 0) || node_load(n, 5) != 0) {
+            fail(c, n, "fixed-format header: word 2 (in a leaf) or word 5 is not zero");
             return false;
         }
         return true;

@@ -158,24 +158,28 @@ static inline bool fixed_target_before(const void *ctx, unsigned p) {
 /* Below this many entries a leaf is searched by halving alone. */
 #define FIXED_GUESS_MIN 16
 
-/* The first entry of a fixed-format leaf (meta m) not before bound. At 10M keys a
+/* The first entry of a fixed-format node (meta m) not before bound. At 10M keys a
  * leaf is never in cache and halving 180 entries waits on 6-7 lines in turn; the
- * first and last keys in the header (words 2 and 3) give a guess instead, off by a
- * few entries for keys spread evenly (random or dense ones): the lines around it
- * are prefetched, and a gallop outwards from it, then halving, finds the entry
+ * first and last keys in the header (words 3 and 4) give a guess instead, off by a
+ * few entries for keys spread evenly (random or dense ones): the two lines on
+ * either side of it are prefetched (180 random keys put the answer about 7 entries
+ * from the guess, 2 lines, so one line each way left a quarter of the searches a
+ * line to wait for), and a gallop outwards from it, then halving, finds the entry
  * whatever the keys. */
 static inline unsigned fixed_first(const struct node *n, uint64_t m, uint64_t bound, bool after) {
     unsigned start = meta_start(m), count = meta_fixed_count(m);
     struct fixed_target t = {n, start, after, bound};
     if (count < FIXED_GUESS_MIN)
         return larch__isearch_halve(fixed_target_before, &t, 0, count);
-    unsigned g = larch__isearch_guess(node_load(n, 2), node_load(n, 3), count, bound);
-    const _Atomic uint64_t *at = &n->w[fixed_word(start + g) - 1];
-    /* The neighbouring lines, which a guess a few entries off reads next. Inside
-     * the node: start + g +- 4 stays within the pair places' 2 * 4 words of slack
-     * beyond the header and the node's end. */
-    __builtin_prefetch((const void *)(at - (start + g >= 4 ? 8 : 0)));
-    __builtin_prefetch((const void *)(at + (start + g + 4 < NODE_FIXED_MAX ? 8 : 0)));
+    unsigned g = larch__isearch_guess(node_load(n, 3), node_load(n, 4), count, bound);
+    unsigned place = start + g;
+    const _Atomic uint64_t *at = &n->w[fixed_word(place) - 1];
+    /* Inside the node: 4 and 8 places (8 and 16 words) from place, where there are
+     * that many. */
+    __builtin_prefetch((const void *)(at - (place >= 4 ? 8 : 0)));
+    __builtin_prefetch((const void *)(at + (place + 4 < NODE_FIXED_MAX ? 8 : 0)));
+    __builtin_prefetch((const void *)(at - (place >= 8 ? 16 : 0)));
+    __builtin_prefetch((const void *)(at + (place + 8 < NODE_FIXED_MAX ? 16 : 0)));
     return larch__isearch_from(fixed_target_before, &t, g, count);
 }
 
@@ -270,12 +274,16 @@ unsigned node_used(const struct node *n) {
     return meta_format(m) ? meta_count(m) * 16 : slotted_bytes(m);
 }
 
+bool node_slotted_room(const struct node *n, size_t len) {
+    return slotted_bytes(node_meta(n)) + 8 + entry_size(len) <= CAPACITY;
+}
+
 bool node_has_room(const struct node *n, size_t len) {
     uint64_t m = node_meta(n);
     unsigned format = meta_format(m);
     if (format && len == format_key_len(format))
         return meta_count(m) < NODE_FIXED_MAX;
-    return slotted_bytes(m) + 8 + entry_size(len) <= CAPACITY;
+    return node_slotted_room(n, len);
 }
 
 /* ---- writes by the lock holder ---------------------------------------------- */
@@ -296,7 +304,7 @@ struct entry {
     uint64_t word;
 };
 
-/* A private copy of a node: its words, and for a fixed-format leaf its keys turned
+/* A private copy of a node: its words, and for a fixed-format node its keys turned
  * back into bytes. */
 struct image {
     uint64_t w[NODE_WORDS];
@@ -327,10 +335,10 @@ static unsigned image_entries(struct image *img, struct entry *out) {
     return count;
 }
 
-/* The format a leaf holding these entries takes: fixed (key length + 1) if they all
+/* The format a node holding these entries takes: fixed (key length + 1) if they all
  * have one length of at most 8 bytes, else 0 (slotted). */
-static unsigned format_for(unsigned level, const struct entry *e, unsigned count) {
-    if (level > 0 || count == 0 || count > NODE_FIXED_MAX || e[0].len > NODE_FIXED_KEY_MAX)
+static unsigned format_for(const struct entry *e, unsigned count) {
+    if (count == 0 || count > NODE_FIXED_MAX || e[0].len > NODE_FIXED_KEY_MAX)
         return 0;
     for (unsigned i = 1; i < count; i++)
         if (e[i].len != e[0].len)
@@ -338,9 +346,9 @@ static unsigned format_for(unsigned level, const struct entry *e, unsigned count
     return (unsigned)e[0].len + 1;
 }
 
-/* Whether entries fit one node of the given level (in the format build picks). */
-static bool entries_fit(unsigned level, const struct entry *e, unsigned count) {
-    if (format_for(level, e, count))
+/* Whether entries fit one node (in the format build picks). */
+static bool entries_fit(const struct entry *e, unsigned count) {
+    if (format_for(e, count))
         return true;
     unsigned bytes = 0;
     for (unsigned i = 0; i < count; i++)
@@ -362,21 +370,24 @@ static uint32_t head_after(const uint8_t *key, size_t len, unsigned p) {
     return len > p ? larch__key_head(key + p, len - p) : 0;
 }
 
-/* Words 2 and 3 of a fixed-format leaf: its first and last keys, which a search
+/* Words 3 and 4 of a fixed-format node: its first and last keys, which a search
  * interpolates between (0 when empty). */
 static void fixed_set_ends(struct node *n, unsigned start, unsigned count) {
-    node_store(n, 2, count ? node_load(n, fixed_word(start)) : 0);
-    node_store(n, 3, count ? node_load(n, fixed_word(start + count - 1)) : 0);
+    node_store(n, 3, count ? node_load(n, fixed_word(start)) : 0);
+    node_store(n, 4, count ? node_load(n, fixed_word(start + count - 1)) : 0);
 }
 
 /* Entries in the middle of the pair places: room on both sides. */
-static void build_fixed(struct node *n, const struct entry *e, unsigned count, unsigned len) {
+static void build_fixed(struct node *n, unsigned level, const struct entry *e, unsigned count,
+                        unsigned len, uint64_t upper) {
     unsigned start = (NODE_FIXED_MAX - count) / 2;
     for (unsigned i = 0; i < count; i++) {
         node_store(n, fixed_word(start + i), larch__load_be64(e[i].key, len));
         node_store(n, fixed_word(start + i) + 1, e[i].word);
     }
-    node_store(n, 1, meta_make_fixed(count, len, start));
+    node_store(n, 1, meta_make_fixed(count, level, len, start));
+    node_store(n, 2, level ? upper : 0);
+    node_store(n, 5, 0);
     fixed_set_ends(n, start, count);
 }
 
@@ -384,9 +395,9 @@ static void build_fixed(struct node *n, const struct entry *e, unsigned count, u
  * in the fixed format if they allow it, else slotted with the heap compacted. */
 static void build(struct node *n, unsigned level, const struct entry *e, unsigned count,
                   uint64_t upper) {
-    unsigned format = format_for(level, e, count);
+    unsigned format = format_for(e, count);
     if (format) {
-        build_fixed(n, e, count, format - 1);
+        build_fixed(n, level, e, count, format - 1, upper);
         return;
     }
     uint64_t img[NODE_WORDS];
@@ -448,7 +459,7 @@ static bool longer_prefix(const struct node *n, unsigned i, unsigned count, unsi
     return common_prefix(&a, &b) > p;
 }
 
-/* Move pairs [from, to) of a fixed-format leaf by delta places, each word written
+/* Move pairs [from, to) of a fixed-format node by delta places, each word written
  * once (ascending when moving down, descending when moving up). */
 static void fixed_move(struct node *n, unsigned from, unsigned to, int delta) {
     /* Pointers walked word by word: index arithmetic in the loop doubled its cost. */
@@ -506,11 +517,11 @@ static void fixed_insert_at(struct node *n, uint64_t m, unsigned i, const uint8_
     uint64_t w = larch__load_be64(key, len);
     node_store(n, fixed_word(start + i), w);
     node_store(n, fixed_word(start + i) + 1, word);
-    node_store(n, 1, meta_make_fixed(count + 1, (unsigned)len, start));
+    node_store(n, 1, meta_make_fixed(count + 1, meta_level(m), (unsigned)len, start));
     if (i == 0)
-        node_store(n, 2, w);
-    if (i == count)
         node_store(n, 3, w);
+    if (i == count)
+        node_store(n, 4, w);
 }
 
 void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, uint64_t word) {
@@ -521,7 +532,7 @@ void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, 
         return;
     }
     unsigned p = count && !format ? node_prefix_len(n) : 0;
-    if (format || (count == 0 && meta_level(m) == 0 && len <= NODE_FIXED_KEY_MAX) ||
+    if (format || (count == 0 && len <= NODE_FIXED_KEY_MAX) ||
         (NODE_HEADER_WORDS + count + 1) * 8 + need > meta_heap(m) ||
         (p && !shares_prefix(n, p, key, len)) || longer_prefix(n, i, count, p, key, len)) {
         rebuild_insert(n, i, key, len, word);
@@ -550,7 +561,7 @@ void node_remove_at(struct node *n, unsigned i) {
         } else {
             fixed_move(n, start + i + 1, start + count, -1);
         }
-        node_store(n, 1, meta_make_fixed(count - 1, format - 1, start));
+        node_store(n, 1, meta_make_fixed(count - 1, meta_level(m), format - 1, start));
         if (i == 0 || i == count - 1)
             fixed_set_ends(n, start, count - 1);
         return;
@@ -572,8 +583,12 @@ void node_set_entry_word(struct node *n, unsigned i, uint64_t word) {
         node_store(n, slot_off(node_slot(n, i)) / 8, word);
 }
 
-/* The shortest key s with a < s <= b (a < b): b cut one byte past their common
- * prefix. Short separators make inner nodes wide. */
+/* A key s with a < s <= b (a < b): b cut one byte past their common prefix (the
+ * shortest such key: short separators make slotted inner nodes wide), then padded
+ * with zeros up to 8 bytes where b is that long. The padded key is still > a (it
+ * begins with the cut) and <= b (b's next bytes are >= 0), takes no more room (key
+ * bytes are kept in whole words), and gives keys of one length up to 8 separators
+ * of that length: inner nodes the fixed format. */
 static size_t separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
                         uint8_t *out) {
     size_t common = 0;
@@ -581,7 +596,21 @@ static size_t separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
         common++;
     size_t len = common + 1 <= blen ? common + 1 : blen;
     memcpy(out, b, len);
+    size_t padded = blen < NODE_FIXED_KEY_MAX ? blen : NODE_FIXED_KEY_MAX;
+    if (len < padded) {
+        memset(out + len, 0, padded - len);
+        len = padded;
+    }
     return len;
+}
+
+/* Whether parent (NULL: a new root) takes a separator of sep_len bytes; if not,
+ * *need says how long it was. */
+static bool parent_takes(const struct node *parent, size_t sep_len, size_t *need) {
+    if (!parent || node_has_room(parent, sep_len))
+        return true;
+    *need = sep_len;
+    return false;
 }
 
 /* Halves of about equal bytes (in the slotted format, the larger). */
@@ -605,13 +634,14 @@ static unsigned split_point(const struct entry *e, unsigned total, unsigned pos)
         return balanced_split_point(e, total);
     /* A key of another length than a full fixed-format leaf's cannot always stay
      * beside it. */
-    if (entries_fit(0, e, m) && entries_fit(0, &e[m], total - m))
+    if (entries_fit(e, m) && entries_fit(&e[m], total - m))
         return m;
     return balanced_split_point(e, total);
 }
 
 size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
-                              const uint8_t *key, size_t len, uint64_t value, uint8_t *sep) {
+                              const uint8_t *key, size_t len, uint64_t value, uint8_t *sep,
+                              const struct node *parent, size_t *need) {
     struct image img;
     struct entry e[NODE_SLOTS_MAX + 1];
     snapshot(left, &img);
@@ -625,6 +655,8 @@ size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned po
         m = balanced_split_point(e, total);
     }
     size_t sep_len = separator(e[m - 1].key, e[m - 1].len, e[m].key, e[m].len, sep);
+    if (!parent_takes(parent, sep_len, need))
+        return 0;
     build(right, 0, &e[m], total - m, 0);
     build(left, 0, e, m, 0);
     return sep_len;
@@ -635,7 +667,7 @@ size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned po
 #define REDISTRIBUTE_FILL (CAPACITY * 7 / 8)
 
 static bool fit_with_room(const struct entry *e, unsigned count) {
-    if (format_for(0, e, count))
+    if (format_for(e, count))
         return count * 16 <= REDISTRIBUTE_FILL;
     unsigned bytes = 0;
     for (unsigned i = 0; i < count; i++)
@@ -644,7 +676,8 @@ static bool fit_with_room(const struct entry *e, unsigned count) {
 }
 
 size_t node_redistribute_insert(struct node *left, struct node *right, unsigned pos,
-                                const uint8_t *key, size_t len, uint64_t value, uint8_t *sep) {
+                                const uint8_t *key, size_t len, uint64_t value, uint8_t *sep,
+                                const struct node *parent, size_t *need) {
     struct image limg, rimg;
     struct entry e[2 * NODE_SLOTS_MAX + 1];
     snapshot(left, &limg);
@@ -657,17 +690,24 @@ size_t node_redistribute_insert(struct node *left, struct node *right, unsigned 
     if (m >= left_total || !fit_with_room(e, m) || !fit_with_room(&e[m], total - m))
         return 0;
     size_t sep_len = separator(e[m - 1].key, e[m - 1].len, e[m].key, e[m].len, sep);
+    /* The old separator stays counted: room for the new one beside it is more
+     * than enough. */
+    if (!parent_takes(parent, sep_len, need))
+        return 0;
     build(right, 0, &e[m], total - m, 0);
     build(left, 0, e, m, 0);
     return sep_len;
 }
 
-size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep) {
+size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep,
+                        const struct node *parent, size_t *need) {
     struct image img;
     struct entry e[NODE_SLOTS_MAX];
     snapshot(left, &img);
     unsigned count = image_entries(&img, e), level = meta_level(img.w[1]);
     unsigned m = count / 2;
+    if (!parent_takes(parent, e[m].len, need))
+        return 0;
     memcpy(sep, e[m].key, e[m].len);
     build(right, level, &e[m + 1], count - m - 1, img.w[2]);
     build(left, level, e, m, e[m].word);
@@ -685,22 +725,24 @@ static unsigned merged_entries(struct image *limg, struct image *rimg, const uin
 
 bool node_can_merge(const struct node *left, const struct node *right, size_t sep_len) {
     uint64_t lm = node_meta(left), rm = node_meta(right);
-    unsigned level = meta_level(lm);
-    if (level == 0 && meta_format(lm) && meta_format(lm) == meta_format(rm))
-        return meta_count(lm) + meta_count(rm) <= NODE_FIXED_MAX;
+    unsigned level = meta_level(lm), format = meta_format(lm);
+    unsigned count = meta_count(lm) + meta_count(rm) + (level > 0);
+    if (format && format == meta_format(rm) && (level == 0 || sep_len == format - 1))
+        return count <= NODE_FIXED_MAX;
     unsigned need = slotted_bytes(lm) + slotted_bytes(rm);
     if (level > 0)
         need += 8 + entry_size(sep_len);
     if (need <= CAPACITY)
         return true;
-    if (level > 0 || meta_count(lm) + meta_count(rm) > NODE_FIXED_MAX)
+    if (count > NODE_FIXED_MAX)
         return false;
-    /* Leaves whose keys all have one short length merge into the fixed format. */
+    /* Nodes whose keys all have one short length merge into the fixed format. */
     struct image limg, rimg;
-    struct entry e[2 * NODE_SLOTS_MAX];
+    struct entry e[2 * NODE_SLOTS_MAX + 1];
     snapshot(left, &limg);
     snapshot(right, &rimg);
-    return entries_fit(0, e, merged_entries(&limg, &rimg, NULL, 0, e));
+    /* Only the lengths count: the separator's bytes are not needed. */
+    return entries_fit(e, merged_entries(&limg, &rimg, NULL, sep_len, e));
 }
 
 void node_merge(struct node *left, struct node *right, const uint8_t *sep, size_t sep_len) {

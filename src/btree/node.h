@@ -18,13 +18,17 @@
  *                 the child left of the separator) followed by the key bytes,
  *                 zero-padded to whole words
  *
- * A leaf whose keys all have the same length L <= 8 is stored in the fixed format
- * instead: from word 4 on, pairs (key, value), the key as the big-endian integer of
- * its bytes zero-padded to 8, sorted, and words 2 and 3 hold the first and last of
- * those integers (0 when empty), which a search interpolates between. 16 bytes an
- * entry instead of 24, and a search compares integers only. An insert of a key of another length
- * rebuilds the leaf slotted (under its lock, so the version moves); splits, merges and rebuilds
- * pick the fixed format again whenever the keys allow it. Inner nodes are always slotted.
+ * A node whose keys all have the same length L <= 8 is stored in the fixed format
+ * instead: from word 6 on, pairs (key, value or left child), the key as the
+ * big-endian integer of its bytes zero-padded to 8, sorted; word 2 is the upper
+ * child (inner) or 0 (leaf), words 3 and 4 the first and last of those integers (0
+ * when empty), which a search interpolates between, word 5 is 0. 16 bytes an entry
+ * instead of 24, a search compares integers only, and an inner node's child lies
+ * beside its separator. An insert of a key of another length rebuilds the node
+ * slotted (under its lock, so the version moves); splits, merges and rebuilds pick
+ * the fixed format again whenever the keys allow it. Separators are cut to the
+ * bytes that tell two keys apart but padded with zeros to 8 (see separator()), so
+ * keys of one length up to 8 give inner nodes of that length too.
  *
  * Inner node with separators s_0 < ... < s_{n-1}: entry i's child holds the keys in
  * [s_{i-1}, s_i), the upper child the keys >= s_{n-1}. */
@@ -47,9 +51,10 @@
 /* Largest entry: a slot, the value word and the longest key. */
 #define NODE_ENTRY_MAX (8 + 8 + (LARCH_KEY_MAX + 7) / 8 * 8)
 #define NODE_SLOTS_MAX ((NODE_SIZE - NODE_HEADER_WORDS * 8) / 16)
-/* Entries of a fixed-format leaf: as many as slotted entries could ever be, so one
- * clamp bounds both. */
-#define NODE_FIXED_MAX NODE_SLOTS_MAX
+/* Words before a fixed-format node's pairs, and its pair places (no more than
+ * slotted entries could ever be, so one clamp bounds both). */
+#define NODE_FIXED_HEADER_WORDS 6
+#define NODE_FIXED_MAX ((NODE_WORDS - NODE_FIXED_HEADER_WORDS) / 2)
 #define NODE_FIXED_KEY_MAX 8
 
 struct node {
@@ -72,11 +77,11 @@ static inline unsigned meta_count(uint64_t m) {
 static inline unsigned meta_level(uint64_t m) {
     return (unsigned)((m >> 16) & 0xff);
 }
-/* 0 for a slotted node, else the key length of a fixed-format leaf plus one. */
+/* 0 for a slotted node, else the key length of a fixed-format node plus one. */
 static inline unsigned meta_format(uint64_t m) {
     return (unsigned)((m >> 24) & 0xf);
 }
-/* Key length of a fixed-format leaf, clamped so that a torn read stays in bounds. */
+/* Key length of a fixed-format node, clamped so that a torn read stays in bounds. */
 static inline unsigned format_key_len(unsigned format) {
     return format - 1 <= NODE_FIXED_KEY_MAX ? format - 1 : NODE_FIXED_KEY_MAX;
 }
@@ -89,17 +94,19 @@ static inline unsigned meta_dead(uint64_t m) {
 static inline uint64_t meta_make(unsigned count, unsigned level, unsigned heap, unsigned dead) {
     return (uint64_t)count | (uint64_t)level << 16 | (uint64_t)heap << 32 | (uint64_t)dead << 48;
 }
-/* A fixed-format leaf keeps its entries in pairs [start, start + count) of its
+/* A fixed-format node keeps its entries in pairs [start, start + count) of its
  * NODE_FIXED_MAX pair places (start in the bits a slotted node keeps its heap in),
  * so that an insert or a removal moves the entries on its shorter side. */
-static inline uint64_t meta_make_fixed(unsigned count, unsigned key_len, unsigned start) {
-    return (uint64_t)count | (uint64_t)(key_len + 1) << 24 | (uint64_t)start << 32;
+static inline uint64_t meta_make_fixed(unsigned count, unsigned level, unsigned key_len,
+                                       unsigned start) {
+    return (uint64_t)count | (uint64_t)level << 16 | (uint64_t)(key_len + 1) << 24 |
+           (uint64_t)start << 32;
 }
 static inline unsigned meta_start(uint64_t m) {
     unsigned s = (unsigned)((m >> 32) & 0xffff);
     return s <= NODE_FIXED_MAX ? s : NODE_FIXED_MAX;
 }
-/* Entry count of a fixed-format leaf, clamped so that start + count stays within
+/* Entry count of a fixed-format node, clamped so that start + count stays within
  * the pair places however torn the read. */
 static inline unsigned meta_fixed_count(uint64_t m) {
     unsigned c = (unsigned)(m & 0xffff), room = NODE_FIXED_MAX - meta_start(m);
@@ -160,12 +167,12 @@ static inline uint64_t node_prefix_word(const uint8_t *key, unsigned p) {
     return (bytes & ~(uint64_t)0xffff) | p;
 }
 
-/* Word of pair place i (i < NODE_FIXED_MAX) of a fixed-format leaf: the key, then
- * the value. */
+/* Word of pair place i (i < NODE_FIXED_MAX) of a fixed-format node: the key, then
+ * the value or child. */
 static inline unsigned fixed_word(unsigned i) {
-    return NODE_HEADER_WORDS + 2 * i;
+    return NODE_FIXED_HEADER_WORDS + 2 * i;
 }
-/* Word of entry i's key in a fixed-format leaf with meta m, in bounds even torn. */
+/* Word of entry i's key in a fixed-format node with meta m, in bounds even torn. */
 static inline unsigned fixed_entry_word(uint64_t m, unsigned i) {
     unsigned place = meta_start(m) + i;
     return fixed_word(place < NODE_FIXED_MAX ? place : 0);
@@ -187,7 +194,7 @@ static inline struct node *node_child(const struct node *n, unsigned i, unsigned
 }
 
 /* A key to search for, with its head and its first 8 bytes (big-endian,
- * zero-padded: what a fixed-format leaf compares) computed once. */
+ * zero-padded: what a fixed-format node compares) computed once. */
 struct search_key {
     const uint8_t *bytes;
     size_t len;
@@ -204,6 +211,7 @@ struct search_key {
 #define node_upper_bound larch__bt_node_upper_bound
 #define node_used larch__bt_node_used
 #define node_has_room larch__bt_node_has_room
+#define node_slotted_room larch__bt_node_slotted_room
 #define node_insert_at larch__bt_node_insert_at
 #define node_remove_at larch__bt_node_remove_at
 #define node_set_entry_word larch__bt_node_set_entry_word
@@ -265,6 +273,8 @@ static inline size_t node_key_copy(const struct node *n, unsigned i, uint8_t *ou
 unsigned node_used(const struct node *n);
 /* True if an entry with a key of len bytes fits (after compaction). */
 bool node_has_room(const struct node *n, size_t len);
+/* True if it fits with the node in the slotted format, whichever it is in. */
+bool node_slotted_room(const struct node *n, size_t len);
 
 /* Writes, by the lock holder. */
 void node_insert_at(struct node *n, unsigned i, const uint8_t *key, size_t len, uint64_t word);
@@ -274,20 +284,29 @@ static inline void node_set_upper(struct node *n, struct node *child) {
     node_store(n, 2, (uint64_t)(uintptr_t)child);
 }
 
+/* The splits below write a separator for the parent (locked; NULL for a root,
+ * which any separator fits) to sep and return its length. If the parent has no
+ * room for it (node_has_room), nothing is written and 0 is returned with *need set
+ * to the separator's length: a fixed-format parent keeps room for one more entry of
+ * its own length only (see descend_for_write). */
+
 /* Split a full leaf while inserting (key, value) at position pos (key NULL: split
  * without inserting; the leaf must hold at least two entries): entries move to
- * the empty node right; the separator (a prefix of right's first key, longer than
- * its common prefix with left's last) is written to sep. Returns its length. */
+ * the empty node right; the separator lies between left's last key and right's
+ * first. */
 size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
-                              const uint8_t *key, size_t len, uint64_t value, uint8_t *sep);
+                              const uint8_t *key, size_t len, uint64_t value, uint8_t *sep,
+                              const struct node *parent, size_t *need);
 /* Instead of a split: spread the entries of the full leaf left, with (key, value)
  * inserted at position pos, and those of its right sibling over both, if each is
- * then at most 7/8 full and some move right. Returns the new separator's length
- * (written to sep), or 0 with both leaves unchanged. */
+ * then at most 7/8 full and some move right; the new separator replaces the old one
+ * in parent. Returns 0, with both leaves unchanged, also when that does not pay. */
 size_t node_redistribute_insert(struct node *left, struct node *right, unsigned pos,
-                                const uint8_t *key, size_t len, uint64_t value, uint8_t *sep);
-/* Split an inner node in two halves; the middle separator moves up to sep. */
-size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep);
+                                const uint8_t *key, size_t len, uint64_t value, uint8_t *sep,
+                                const struct node *parent, size_t *need);
+/* Split an inner node in two halves; the middle separator moves up. */
+size_t node_split_inner(struct node *left, struct node *right, uint8_t *sep,
+                        const struct node *parent, size_t *need);
 /* Whether right (and, for inner nodes, the separator between them) fits into left. */
 bool node_can_merge(const struct node *left, const struct node *right, size_t sep_len);
 /* Move right's entries to the end of left; inner nodes pull the separator down. */

@@ -149,7 +149,7 @@ static void slotted_nodes_find_uneven_keys(void) {
 }
 
 /* A fixed-format leaf keeps its first and last keys in its header; check() sees a
- * wrong one. */
+ * wrong one, or a header word that should be zero and is not. */
 static void check_verifies_a_fixed_leafs_ends(void) {
     larch_btree *t = larch_btree_new();
     REQUIRE(t != NULL);
@@ -165,9 +165,10 @@ static void check_verifies_a_fixed_leafs_ends(void) {
     CHECK_EQ(larch_btree_check(t, stderr), LARCH_OK);
     struct node *leaf = tree_root(t);
     REQUIRE(meta_format(node_meta(leaf)) == 9);
-    CHECK_EQ(node_load(leaf, 2), 5);
-    CHECK_EQ(node_load(leaf, 3), 99 * 1000 + 5);
-    for (unsigned word = 2; word <= 3; word++) {
+    CHECK_EQ(node_load(leaf, 3), 5);
+    CHECK_EQ(node_load(leaf, 4), 99 * 1000 + 5);
+    /* Words 2 (no upper child in a leaf) and 5 are zero. */
+    for (unsigned word = 2; word <= 5; word++) {
         uint64_t saved = node_load(leaf, word);
         node_store(leaf, word, saved + 1);
         CHECK_EQ(larch_btree_check(t, NULL), LARCH_ECORRUPT);
