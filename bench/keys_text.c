@@ -4,7 +4,6 @@
 #include "keys.h"
 #include "rng.h"
 
-
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const first_names[] = {

@@ -30,13 +30,12 @@ LARCH_API void larch_art_free(larch_art *t);
  * present and its value is replaced; the previous value is stored to *old if old is
  * not NULL. Errors: LARCH_EINVAL (t NULL, or key NULL with len > 0), LARCH_EKEYSIZE
  * (len > LARCH_KEY_MAX), LARCH_ENOMEM (the tree is unchanged). */
-LARCH_API int larch_art_put(larch_art *t, const void *key, size_t len, uint64_t val,
-                              uint64_t *old);
+LARCH_API int larch_art_put(larch_art *t, const void *key, size_t len, uint64_t val, uint64_t *old);
 
 /* Insert only if absent. LARCH_OK: inserted. LARCH_EXISTS: present, nothing changed;
  * the present value is stored to *cur if cur is not NULL. Errors as for put. */
 LARCH_API int larch_art_insert(larch_art *t, const void *key, size_t len, uint64_t val,
-                                 uint64_t *cur);
+                               uint64_t *cur);
 
 /* LARCH_OK with the value in *val (if val is not NULL), or LARCH_NOTFOUND. */
 LARCH_API int larch_art_get(larch_art *t, const void *key, size_t len, uint64_t *val);
@@ -48,7 +47,7 @@ LARCH_API int larch_art_del(larch_art *t, const void *key, size_t len, uint64_t 
  * LARCH_EXISTS: present with another value (stored to *cur if cur is not NULL),
  * unchanged. LARCH_NOTFOUND: absent, unchanged. */
 LARCH_API int larch_art_cas(larch_art *t, const void *key, size_t len, uint64_t expected,
-                              uint64_t desired, uint64_t *cur);
+                            uint64_t desired, uint64_t *cur);
 
 /* Atomic read-modify-write of one key. fn runs exactly once, while no other writer
  * can change the key, with *val = the current value (0 if absent) and present = 1
@@ -59,8 +58,8 @@ LARCH_API int larch_art_cas(larch_art *t, const void *key, size_t len, uint64_t 
  * it may call only larch_epoch_retire/pin/unpin and must return normally.
  * Returns LARCH_OK if the key was present before the call, LARCH_NOTFOUND if not,
  * LARCH_EINVAL if fn returned anything else (nothing changed), or an error. */
-LARCH_API int larch_art_update(larch_art *t, const void *key, size_t len,
-                                 larch_update_fn fn, void *ctx);
+LARCH_API int larch_art_update(larch_art *t, const void *key, size_t len, larch_update_fn fn,
+                               void *ctx);
 
 /* Calls fn for the keys in [lo, hi) in ascending order; hi == NULL means no upper
  * bound (bounds may be longer than LARCH_KEY_MAX). fn returns 0 to go on, non-zero
@@ -68,7 +67,7 @@ LARCH_API int larch_art_update(larch_art *t, const void *key, size_t len,
  * but must not write this tree, call larch_epoch_barrier or free anything of larch.
  * Returns the number of calls made (the stopping call included) or an error. */
 LARCH_API long larch_art_scan(larch_art *t, const void *lo, size_t lolen, const void *hi,
-                                size_t hilen, larch_scan_fn fn, void *ctx);
+                              size_t hilen, larch_scan_fn fn, void *ctx);
 
 /* Number of keys: exact when no writer runs, approximate (never below 0) otherwise. */
 LARCH_API size_t larch_art_len(larch_art *t);

@@ -56,8 +56,8 @@ LARCH_API int larch_btree_cas(larch_btree *t, const void *key, size_t len, uint6
  * it may call only larch_epoch_retire/pin/unpin and must return normally.
  * Returns LARCH_OK if the key was present before the call, LARCH_NOTFOUND if not,
  * LARCH_EINVAL if fn returned anything else (nothing changed), or an error. */
-LARCH_API int larch_btree_update(larch_btree *t, const void *key, size_t len,
-                                 larch_update_fn fn, void *ctx);
+LARCH_API int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update_fn fn,
+                                 void *ctx);
 
 /* Calls fn for the keys in [lo, hi) in ascending order; hi == NULL means no upper
  * bound (bounds may be longer than LARCH_KEY_MAX). fn returns 0 to go on, non-zero

@@ -7,8 +7,8 @@
  * on many threads may publish sequence numbers out of order (seq 11 before seq 10):
  * every version still lands in its place. Readers and iterators take no locks and
  * run alongside writers. Each user key is indexed once, by default in larch's ART
- * (larch_memtable_new_btree picks the B+ tree instead); entries live in a per-memtable arena sharded
- * per CPU, so freeing the memtable releases everything at once.
+ * (larch_memtable_new_btree picks the B+ tree instead); entries live in a per-memtable arena
+ * sharded per CPU, so freeing the memtable releases everything at once.
  *
  * Every call is safe from any number of threads at once, except that
  * larch_memtable_free must not race with anything on the same memtable (free every
@@ -61,9 +61,8 @@ LARCH_API int larch_memtable_del(larch_memtable *m, const void *key, size_t klen
  * Each out pointer may be NULL. Errors: LARCH_EINVAL, LARCH_EKEYSIZE (outs
  * untouched). The result at snapshot S is stable once every put and del with
  * seq <= S has returned: later writes (with greater seqs) never change it. */
-LARCH_API int larch_memtable_get(larch_memtable *m, const void *key, size_t klen,
-                                 uint64_t snapshot, const void **val, size_t *vlen,
-                                 uint64_t *seq_out);
+LARCH_API int larch_memtable_get(larch_memtable *m, const void *key, size_t klen, uint64_t snapshot,
+                                 const void **val, size_t *vlen, uint64_t *seq_out);
 
 /* Number of versions, tombstones included: exact when no writer runs, otherwise a
  * count of the versions published so far, give or take the writes in flight. 0 for

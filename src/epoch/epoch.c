@@ -76,12 +76,12 @@ struct record {
     struct bag_queue sealed;
 
     /* Owner-only. */
-    unsigned nest;        /* pin depth */
-    unsigned unpins;      /* outermost unpins, for COLLECT_PERIOD */
-    bool collecting;      /* running retirements: no nested collection */
-    uint64_t seen_epoch;  /* global epoch at the last collection attempt */
-    uint64_t pin_gen;     /* bumped at every outermost pin; unique across records */
-    struct bag *spare;    /* an empty bag, so retire never allocates under the lock */
+    unsigned nest;       /* pin depth */
+    unsigned unpins;     /* outermost unpins, for COLLECT_PERIOD */
+    bool collecting;     /* running retirements: no nested collection */
+    uint64_t seen_epoch; /* global epoch at the last collection attempt */
+    uint64_t pin_gen;    /* bumped at every outermost pin; unique across records */
+    struct bag *spare;   /* an empty bag, so retire never allocates under the lock */
 } __attribute__((aligned(LARCH_CACHE_PAD)));
 
 /* The epoch is read by every pin: alone on its cache line. */
@@ -261,8 +261,7 @@ static uint64_t try_advance(void) {
     if (atomic_load_explicit(&overflow_pins, memory_order_acquire) > 0)
         return e;
     /* acquire: pairs with the release CAS in record_acquire; the list is complete. */
-    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
-         r = r->next) {
+    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r; r = r->next) {
         /* acquire: pairs with the release store in larch_epoch_unpin; every access
          * made in a section that has ended happens before this advance, and so
          * before every retirement run because of it. */
@@ -612,8 +611,7 @@ void larch_epoch_barrier(void) {
     queue_init(&all);
     struct bag *empty = NULL;
     /* acquire: pairs with the release CAS in record_acquire; records are set up. */
-    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
-         r = r->next) {
+    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r; r = r->next) {
         if (!empty)
             empty = bag_alloc_waiting(NULL);
         if (record_take_garbage(r, &all, empty))
@@ -668,8 +666,7 @@ uint64_t larch__epoch_pin_generation(void) {
 size_t larch__epoch_records_idle(void) {
     size_t idle = 0;
     /* acquire: as in larch_epoch_barrier. */
-    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r;
-         r = r->next)
+    for (struct record *r = atomic_load_explicit(&registry, memory_order_acquire); r; r = r->next)
         idle += atomic_load_explicit(&r->in_use, memory_order_relaxed) == 0;
     return idle;
 }

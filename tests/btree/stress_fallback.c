@@ -63,11 +63,11 @@ static void *read_all_ways(void *arg) {
         larch_btree_scan(tree, NULL, 0, NULL, 0, see, &s);
         bad += s.bad + (s.stable_seen != (KEYS + STABLE_EVERY - 1) / STABLE_EVERY);
         long stable = 0;
-        for (larch_btree_iter_seek_last(it); larch_btree_iter_valid(it); larch_btree_iter_prev(it)) {
+        for (larch_btree_iter_seek_last(it); larch_btree_iter_valid(it);
+             larch_btree_iter_prev(it)) {
             size_t len;
             const unsigned char *key = larch_btree_iter_key(it, &len);
-            stable += len == 8 &&
-                      ((uint64_t)key[6] << 8 | key[7]) % STABLE_EVERY == 0;
+            stable += len == 8 && ((uint64_t)key[6] << 8 | key[7]) % STABLE_EVERY == 0;
         }
         bad += stable != (KEYS + STABLE_EVERY - 1) / STABLE_EVERY;
     }

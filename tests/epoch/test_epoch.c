@@ -236,7 +236,6 @@ static void pin_generation_marks_each_outermost_section(void) {
     larch_epoch_unpin();
 }
 
-
 /* Threads that hold every idle thread record, so that the next new thread must
  * allocate one (and an injected failure hits that allocation). */
 struct record_holders {

@@ -163,8 +163,8 @@ static void eight_writers_split_and_merge_a_small_range_on_two_cpus(void) {
         bad += w[i].bad;
         ops += w[i].ops;
     }
-    fprintf(stderr, "  %d writers and %d readers on %d CPUs: %ld operations, %ld rounds\n",
-            WRITERS, READERS, ncpus, ops, rounds);
+    fprintf(stderr, "  %d writers and %d readers on %d CPUs: %ld operations, %ld rounds\n", WRITERS,
+            READERS, ncpus, ops, rounds);
     CHECK_EQ(bad, 0);
     /* What is left: the stable keys and the odd slots of every writer. */
     struct dump expected = {0};
@@ -190,8 +190,8 @@ static void *fill_then_empty(void *arg) {
     unsigned char key[8];
     for (long round = 0; round < w->rounds; round++) {
         for (uint32_t i = (uint32_t)w->id; i < w->nkeys; i += WRITERS)
-            w->bad += IX->insert(tree, key, key_u64(key, (uint64_t)i * 0x9E3779B97F4A7C15ULL),
-                                 i, NULL) != LARCH_OK;
+            w->bad += IX->insert(tree, key, key_u64(key, (uint64_t)i * 0x9E3779B97F4A7C15ULL), i,
+                                 NULL) != LARCH_OK;
         pthread_barrier_wait(&round_gate);
         if (w->id == 0) {
             /* Writers parked: check() may run. */
@@ -208,8 +208,8 @@ static void *fill_then_empty(void *arg) {
         }
         pthread_barrier_wait(&round_gate);
         if (w->id == 0)
-            round_failures += IX->check(tree, stderr) != LARCH_OK || IX->len(tree) != 0 ||
-                              IX->height(tree) != 1;
+            round_failures +=
+                IX->check(tree, stderr) != LARCH_OK || IX->len(tree) != 0 || IX->height(tree) != 1;
         pthread_barrier_wait(&round_gate);
     }
     return NULL;

@@ -341,8 +341,8 @@ static void *hand_values_around(void *arg) {
                 account(w, old);
             break;
         case 3: {
-            struct once_update u = {w, fresh, test_rand(&w->rng) % 2 ? LARCH_UPDATE_STORE
-                                                                    : LARCH_UPDATE_DELETE, 0};
+            struct once_update u = {
+                w, fresh, test_rand(&w->rng) % 2 ? LARCH_UPDATE_STORE : LARCH_UPDATE_DELETE, 0};
             IX->update(tree, key, len, once_fn, &u);
             used = u.stored;
             break;
@@ -381,7 +381,7 @@ static void every_displaced_value_is_handed_to_exactly_one_caller(void) {
     run_threads(ONCE_THREADS, hand_values_around, w, sizeof w[0]);
     struct once_worker final = {0};
     IX->scan(tree, NULL, 0, NULL, 0, account_final, &final);
-    long lost = 0, twice = 0, foreign = (long)final.displaced_foreign;
+    long lost = 0, twice = 0, foreign = (long) final.displaced_foreign;
     for (int t = 0; t < ONCE_THREADS; t++) {
         foreign += (long)w[t].displaced_foreign;
         for (long s = 1; s <= once_serials; s++) {

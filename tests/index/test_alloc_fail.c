@@ -21,8 +21,9 @@ struct tally {
 };
 
 static void report(const struct tally *t) {
-    fprintf(stderr, "    %-28s %5ld calls, %5ld failed with LARCH_ENOMEM, at most %ld failure "
-                    "points in one call\n",
+    fprintf(stderr,
+            "    %-28s %5ld calls, %5ld failed with LARCH_ENOMEM, at most %ld failure "
+            "points in one call\n",
             t->what, t->calls, t->failures, t->most_points);
 }
 
@@ -121,8 +122,9 @@ static int walk(void *t, struct dump *expected, enum op op, const unsigned char 
                 tally->most_points = k + 1;
             if (allocations <= k || (is_update && update_calls != 0) ||
                 !unchanged(t, expected, height)) {
-                fprintf(stderr, "    %s: LARCH_ENOMEM at allocation %ld of %ld, fn ran %d "
-                                "times, index %s\n",
+                fprintf(stderr,
+                        "    %s: LARCH_ENOMEM at allocation %ld of %ld, fn ran %d "
+                        "times, index %s\n",
                         tally->what, k, allocations, update_calls,
                         unchanged(t, expected, height) ? "unchanged" : "CHANGED");
                 CHECK(!"LARCH_ENOMEM changed nothing");
@@ -140,7 +142,8 @@ static int walk(void *t, struct dump *expected, enum op op, const unsigned char 
             want_rc = present ? LARCH_EXISTS : LARCH_OK, now_present = 1, now = val;
             break;
         case INSERT:
-            want_rc = present ? LARCH_EXISTS : LARCH_OK, now_present = 1, now = present ? before : val;
+            want_rc = present ? LARCH_EXISTS : LARCH_OK, now_present = 1,
+            now = present ? before : val;
             break;
         case DEL:
             want_rc = present ? LARCH_OK : LARCH_NOTFOUND, now_present = 0;
@@ -241,8 +244,8 @@ static void a_failed_put_or_insert_changes_nothing_at_every_allocation_point(voi
         } else {
             len = random_key(key);
         }
-        struct tally *tally = insert ? (replace ? &ins_old : &ins_new)
-                                     : (replace ? &put_old : &put_new);
+        struct tally *tally =
+            insert ? (replace ? &ins_old : &ins_new) : (replace ? &put_old : &put_new);
         ok = walk(t, &expected, insert ? INSERT : PUT, key, len, test_rand(&rng), tally);
     }
     report(&put_new), report(&put_old), report(&ins_new), report(&ins_old);

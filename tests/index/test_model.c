@@ -90,7 +90,7 @@ struct history {
 };
 
 static struct history *hist; /* one per universe key */
-static uint64_t writes;     /* number of writes that changed the index so far */
+static uint64_t writes;      /* number of writes that changed the index so far */
 
 static void record(size_t id, int present, uint64_t val) {
     struct history *h = &hist[id];
@@ -142,7 +142,7 @@ static const struct index_ops *M = &larch_test_ref_ops;
 #define EXPECT(r, cond, ...)                                                                       \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "  seed %llu step %ld: ", (unsigned long long)(r)->seed, (r)->step);  \
+            fprintf(stderr, "  seed %llu step %ld: ", (unsigned long long)(r)->seed, (r)->step);   \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fprintf(stderr, "\n");                                                                 \
             CHECK(cond);                                                                           \
@@ -179,10 +179,10 @@ static void op_put(struct run *r, int insert) {
     size_t id = pick(r);
     const struct entry *k = &universe.e[id];
     uint64_t v = value(r), out = 0xA5A5, mout = 0x5A5A;
-    int rc = insert ? IX->insert(r->t, k->key, k->len, v, &out)
-                    : IX->put(r->t, k->key, k->len, v, &out);
-    int mrc = insert ? M->insert(r->m, k->key, k->len, v, &mout)
-                     : M->put(r->m, k->key, k->len, v, &mout);
+    int rc =
+        insert ? IX->insert(r->t, k->key, k->len, v, &out) : IX->put(r->t, k->key, k->len, v, &out);
+    int mrc =
+        insert ? M->insert(r->m, k->key, k->len, v, &mout) : M->put(r->m, k->key, k->len, v, &mout);
     EXPECT(r, rc == mrc, "%s of key %zu returned %d, model %d", insert ? "insert" : "put", id, rc,
            mrc);
     EXPECT(r, rc != LARCH_EXISTS || out == mout, "%s of present key %zu gave %llu, model %llu",
@@ -231,8 +231,13 @@ static void op_cas(struct run *r) {
 static void op_update(struct run *r) {
     size_t id = pick(r);
     const struct entry *k = &universe.e[id];
-    static const int actions[] = {LARCH_UPDATE_KEEP, LARCH_UPDATE_STORE, LARCH_UPDATE_STORE,
-                                  LARCH_UPDATE_DELETE, LARCH_UPDATE_DELETE, 3, -1};
+    static const int actions[] = {LARCH_UPDATE_KEEP,
+                                  LARCH_UPDATE_STORE,
+                                  LARCH_UPDATE_STORE,
+                                  LARCH_UPDATE_DELETE,
+                                  LARCH_UPDATE_DELETE,
+                                  3,
+                                  -1};
     int action = actions[test_rand(&r->rng) % 7];
     uint64_t store = value(r);
     struct update_call c = {action, 0, -1, store, 0}, mc = c;

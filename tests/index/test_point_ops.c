@@ -197,12 +197,12 @@ static const struct {
     const char *bytes;
     size_t len;
 } ordered_keys[] = {
-    {K("")},        {K("\0")},       {K("\0\0")},   {K("\0\0\0")},     {K("\0\x01")},
-    {K("\x01")},    {K("a")},        {K("a\0")},    {K("ab")},         {K("ab\0")},
-    {K("ab\0\0")},  {K("ab\x01")},   {K("abc")},    {K("abcd")},       {K("abcd\xff")},
-    {K("abd")},     {K("ab\x7f")},   {K("ab\x80")}, {K("ab\xff")},     {K("ab\xff\0")},
-    {K("ab\xff\xff")}, {K("b")},     {K("\x7f")},   {K("\x80")},       {K("\xfe\xff")},
-    {K("\xff")},    {K("\xff\0")},   {K("\xff\xfe")}, {K("\xff\xff")}, {K("\xff\xff\xff")},
+    {K("")},           {K("\0")},     {K("\0\0")},     {K("\0\0\0")},   {K("\0\x01")},
+    {K("\x01")},       {K("a")},      {K("a\0")},      {K("ab")},       {K("ab\0")},
+    {K("ab\0\0")},     {K("ab\x01")}, {K("abc")},      {K("abcd")},     {K("abcd\xff")},
+    {K("abd")},        {K("ab\x7f")}, {K("ab\x80")},   {K("ab\xff")},   {K("ab\xff\0")},
+    {K("ab\xff\xff")}, {K("b")},      {K("\x7f")},     {K("\x80")},     {K("\xfe\xff")},
+    {K("\xff")},       {K("\xff\0")}, {K("\xff\xfe")}, {K("\xff\xff")}, {K("\xff\xff\xff")},
 };
 #define NORDERED (sizeof ordered_keys / sizeof ordered_keys[0])
 

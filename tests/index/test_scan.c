@@ -77,8 +77,7 @@ static void scan_includes_lo_and_excludes_hi(void) {
     CHECK(scan_is_exact(t, &all, lo, 8, hi, 8, 0));
     struct collector c = {0};
     CHECK_EQ(IX->scan(t, lo, 8, hi, 8, collect, &c), 5); /* 10 12 14 16 18 */
-    CHECK(c.got.n == 5 && key_u64_read(c.got.e[0].key) == 10 &&
-          key_u64_read(c.got.e[4].key) == 18);
+    CHECK(c.got.n == 5 && key_u64_read(c.got.e[0].key) == 10 && key_u64_read(c.got.e[4].key) == 18);
     dump_free(&c.got);
     dump_free(&all);
     IX->free_(t);
@@ -125,7 +124,7 @@ static void an_empty_or_inverted_range_visits_nothing(void) {
     CHECK_EQ(IX->scan(t, lo, key_u64(lo, 10), lo, 8, collect, &c), 0); /* lo == hi, present */
     CHECK_EQ(IX->scan(t, lo, key_u64(lo, 11), lo, 8, collect, &c), 0); /* lo == hi, absent */
     key_u64(lo, 50), key_u64(hi, 10);
-    CHECK_EQ(IX->scan(t, lo, 8, hi, 8, collect, &c), 0); /* hi below lo */
+    CHECK_EQ(IX->scan(t, lo, 8, hi, 8, collect, &c), 0);                   /* hi below lo */
     CHECK_EQ(IX->scan(t, lo, key_u64(lo, 1000), NULL, 0, collect, &c), 0); /* past the end */
     CHECK_EQ(IX->scan(t, NULL, 0, "", 0, collect, &c), 0); /* nothing is below the empty key */
     CHECK_EQ(c.calls, 0);
@@ -166,9 +165,8 @@ static void bounds_that_are_prefixes_or_extensions_of_keys_are_exact(void) {
     static const struct {
         const char *k;
         size_t len;
-    } keys[] = {{K("")},    {K("\0")},  {K("a")},      {K("a\0")},    {K("ab")},
-                {K("ab\0")}, {K("abc")}, {K("ab\xff")}, {K("b")},      {K("\xff")},
-                {K("\xff\xff")}};
+    } keys[] = {{K("")},    {K("\0")},     {K("a")}, {K("a\0")},  {K("ab")},      {K("ab\0")},
+                {K("abc")}, {K("ab\xff")}, {K("b")}, {K("\xff")}, {K("\xff\xff")}};
     struct dump all = {0};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         dump_add(&all, keys[i].k, keys[i].len, i);
@@ -177,18 +175,37 @@ static void bounds_that_are_prefixes_or_extensions_of_keys_are_exact(void) {
     static const struct {
         const char *k;
         size_t len;
-    } bounds[] = {{K("")},    {K("\0")},   {K("\0\0")},   {K("a")},        {K("a\0")},
-                  {K("a\0\0")}, {K("a\x01")}, {K("ab")},     {K("ab\0")},     {K("ab\0\0")},
-                  {K("abb")},  {K("abc")},  {K("abc\0")},  {K("ab\xfe")},   {K("ab\xff")},
-                  {K("ab\xff\0")}, {K("aa\xff\xff")}, {K("b")}, {K("b\0")}, {K("\xfe")},
-                  {K("\xff")}, {K("\xff\0")}, {K("\xff\xff")}, {K("\xff\xff\0")},
+    } bounds[] = {{K("")},
+                  {K("\0")},
+                  {K("\0\0")},
+                  {K("a")},
+                  {K("a\0")},
+                  {K("a\0\0")},
+                  {K("a\x01")},
+                  {K("ab")},
+                  {K("ab\0")},
+                  {K("ab\0\0")},
+                  {K("abb")},
+                  {K("abc")},
+                  {K("abc\0")},
+                  {K("ab\xfe")},
+                  {K("ab\xff")},
+                  {K("ab\xff\0")},
+                  {K("aa\xff\xff")},
+                  {K("b")},
+                  {K("b\0")},
+                  {K("\xfe")},
+                  {K("\xff")},
+                  {K("\xff\0")},
+                  {K("\xff\xff")},
+                  {K("\xff\xff\0")},
                   {K("\xff\xff\xff\xff")}};
     const size_t nb = sizeof bounds / sizeof bounds[0];
     for (size_t i = 0; i < nb; i++) {
         CHECK(scan_is_exact(t, &all, bounds[i].k, bounds[i].len, NULL, 0, 0));
         for (size_t j = 0; j < nb; j++)
-            CHECK(scan_is_exact(t, &all, bounds[i].k, bounds[i].len, bounds[j].k, bounds[j].len,
-                                0));
+            CHECK(
+                scan_is_exact(t, &all, bounds[i].k, bounds[i].len, bounds[j].k, bounds[j].len, 0));
     }
     /* Spelled out: [ab, ab\0) is just "ab"; [a\0, ab) holds "a\0"; [ab\0\0, abc]
      * skips "ab\0". */

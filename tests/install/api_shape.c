@@ -6,39 +6,40 @@
 #include <stdio.h>
 
 /* Every call of the B+ tree and of the ART has exactly the contracted type. */
-#define SHAPE(P)                                                                         \
-static void shape_##P(void) {                                                                  \
-    larch_##P *(*new_)(void) = larch_##P##_new;                                                  \
-    void (*free_)(larch_##P *) = larch_##P##_free;                                               \
-    int (*put)(larch_##P *, const void *, size_t, uint64_t, uint64_t *) = larch_##P##_put;       \
-    int (*ins)(larch_##P *, const void *, size_t, uint64_t, uint64_t *) = larch_##P##_insert;    \
-    int (*get)(larch_##P *, const void *, size_t, uint64_t *) = larch_##P##_get;                 \
-    int (*del)(larch_##P *, const void *, size_t, uint64_t *) = larch_##P##_del;                 \
-    int (*upd)(larch_##P *, const void *, size_t, larch_update_fn, void *) = larch_##P##_update; \
-    int (*cas)(larch_##P *, const void *, size_t, uint64_t, uint64_t, uint64_t *) =            \
-        larch_##P##_cas;                                                                         \
-    long (*scan)(larch_##P *, const void *, size_t, const void *, size_t, larch_scan_fn,       \
-                 void *) = larch_##P##_scan;                                                     \
-    size_t (*len)(larch_##P *) = larch_##P##_len;                                                \
-    int (*height)(larch_##P *) = larch_##P##_height;                                             \
-    int (*check)(larch_##P *, FILE *) = larch_##P##_check;                                       \
-    larch_##P##_iter *(*it_new)(larch_##P *) = larch_##P##_iter_new;                               \
-    void (*it_free)(larch_##P##_iter *) = larch_##P##_iter_free;                                   \
-    void (*seek)(larch_##P##_iter *, const void *, size_t) = larch_##P##_iter_seek;                \
-    void (*seekp)(larch_##P##_iter *, const void *, size_t) = larch_##P##_iter_seek_for_prev;      \
-    void (*first)(larch_##P##_iter *) = larch_##P##_iter_seek_first;                               \
-    void (*last)(larch_##P##_iter *) = larch_##P##_iter_seek_last;                                 \
-    int (*valid)(const larch_##P##_iter *) = larch_##P##_iter_valid;                               \
-    void (*next)(larch_##P##_iter *) = larch_##P##_iter_next;                                      \
-    void (*prev)(larch_##P##_iter *) = larch_##P##_iter_prev;                                      \
-    const void *(*key)(const larch_##P##_iter *, size_t *) = larch_##P##_iter_key;                 \
-    uint64_t (*value)(const larch_##P##_iter *) = larch_##P##_iter_value;                          \
-    int (*ist)(const larch_##P##_iter *) = larch_##P##_iter_status;                                \
-    (void)new_, (void)free_, (void)put, (void)ins, (void)get, (void)del, (void)upd, (void)cas; \
-    (void)scan, (void)len, (void)height, (void)check, (void)it_new, (void)it_free, (void)seek; \
-    (void)seekp, (void)first, (void)last, (void)valid, (void)next, (void)prev, (void)key;      \
-    (void)value, (void)ist;                                                                    \
-}
+#define SHAPE(P)                                                                                   \
+    static void shape_##P(void) {                                                                  \
+        larch_##P *(*new_)(void) = larch_##P##_new;                                                \
+        void (*free_)(larch_##P *) = larch_##P##_free;                                             \
+        int (*put)(larch_##P *, const void *, size_t, uint64_t, uint64_t *) = larch_##P##_put;     \
+        int (*ins)(larch_##P *, const void *, size_t, uint64_t, uint64_t *) = larch_##P##_insert;  \
+        int (*get)(larch_##P *, const void *, size_t, uint64_t *) = larch_##P##_get;               \
+        int (*del)(larch_##P *, const void *, size_t, uint64_t *) = larch_##P##_del;               \
+        int (*upd)(larch_##P *, const void *, size_t, larch_update_fn, void *) =                   \
+            larch_##P##_update;                                                                    \
+        int (*cas)(larch_##P *, const void *, size_t, uint64_t, uint64_t, uint64_t *) =            \
+            larch_##P##_cas;                                                                       \
+        long (*scan)(larch_##P *, const void *, size_t, const void *, size_t, larch_scan_fn,       \
+                     void *) = larch_##P##_scan;                                                   \
+        size_t (*len)(larch_##P *) = larch_##P##_len;                                              \
+        int (*height)(larch_##P *) = larch_##P##_height;                                           \
+        int (*check)(larch_##P *, FILE *) = larch_##P##_check;                                     \
+        larch_##P##_iter *(*it_new)(larch_##P *) = larch_##P##_iter_new;                           \
+        void (*it_free)(larch_##P##_iter *) = larch_##P##_iter_free;                               \
+        void (*seek)(larch_##P##_iter *, const void *, size_t) = larch_##P##_iter_seek;            \
+        void (*seekp)(larch_##P##_iter *, const void *, size_t) = larch_##P##_iter_seek_for_prev;  \
+        void (*first)(larch_##P##_iter *) = larch_##P##_iter_seek_first;                           \
+        void (*last)(larch_##P##_iter *) = larch_##P##_iter_seek_last;                             \
+        int (*valid)(const larch_##P##_iter *) = larch_##P##_iter_valid;                           \
+        void (*next)(larch_##P##_iter *) = larch_##P##_iter_next;                                  \
+        void (*prev)(larch_##P##_iter *) = larch_##P##_iter_prev;                                  \
+        const void *(*key)(const larch_##P##_iter *, size_t *) = larch_##P##_iter_key;             \
+        uint64_t (*value)(const larch_##P##_iter *) = larch_##P##_iter_value;                      \
+        int (*ist)(const larch_##P##_iter *) = larch_##P##_iter_status;                            \
+        (void)new_, (void)free_, (void)put, (void)ins, (void)get, (void)del, (void)upd, (void)cas; \
+        (void)scan, (void)len, (void)height, (void)check, (void)it_new, (void)it_free, (void)seek; \
+        (void)seekp, (void)first, (void)last, (void)valid, (void)next, (void)prev, (void)key;      \
+        (void)value, (void)ist;                                                                    \
+    }
 SHAPE(btree)
 SHAPE(art)
 

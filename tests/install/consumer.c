@@ -75,12 +75,13 @@ static int memtable_check(void) {
     size_t vlen;
     uint64_t seq;
     /* key7's versions are 7, 57, ..., 1957; 7 and every multiple of 7 are deleted. */
-    bad += larch_memtable_get(memtable, "key7", 4, 56, &val, &vlen, &seq) != LARCH_DELETED ||
-           seq != 7;
+    bad +=
+        larch_memtable_get(memtable, "key7", 4, 56, &val, &vlen, &seq) != LARCH_DELETED || seq != 7;
     bad += larch_memtable_get(memtable, "key7", 4, 57, &val, &vlen, &seq) != LARCH_OK ||
            seq != 57 || vlen != 3 || memcmp(val, "v57", 3) != 0;
     bad += larch_memtable_get(memtable, "key7", 4, 6, &val, &vlen, &seq) != LARCH_NOTFOUND;
-    larch_memtable_iter *it = larch_memtable_iter_new(memtable, UINT64_MAX, LARCH_ITER_ALL_VERSIONS);
+    larch_memtable_iter *it =
+        larch_memtable_iter_new(memtable, UINT64_MAX, LARCH_ITER_ALL_VERSIONS);
     long n = 0;
     char prev[16] = "";
     size_t prev_len = 0;
