@@ -10,6 +10,7 @@
 #include "common/key.h"
 
 #define CAPACITY (NODE_SIZE - NODE_HEADER_WORDS * 8)
+#define NODE_ALIGN 64 /* a cache line */
 
 static uint64_t slot_make(uint32_t head, unsigned off, size_t len) {
     return (uint64_t)head << 32 | (uint64_t)off << 16 | (uint64_t)len;
@@ -22,17 +23,20 @@ void node_init(struct node *n, unsigned level) {
     node_store(n, 3, 0);
 }
 
-/* Not page-aligned: glibc serves aligned_alloc(4096, 4096) with a free gap of
- * about 4 KiB before each node, which nothing else fills, so the tree's resident
- * memory was twice what mallinfo counts (2M u64rand keys: 47.4 bytes a key of RSS
- * against 23.8 in use; 23.8 and 23.8 now). A node then straddles two pages, which
- * cost lookups a TLB miss when a search read lines all over the node (aligned
- * nodes once measured 0.81 -> 1.11 Mops/s at 2M keys); a search now reads the
- * header and the lines around one guess, and paired runs at 10M keys measure no
- * difference (lookups 0.88/1.20/1.18 aligned, 0.85/1.18/1.18 not, thread CPU
- * time). */
+/* Aligned to a cache line, not to a page. A fixed-format node's header (words 0-5:
+ * the version, meta and first and last keys a search starts from) then lies in one
+ * line, and no pair straddles two: with glibc's 16-byte alignment half the nodes
+ * had their header across two lines, a second miss before the guess's line
+ * (16-CPU machine, 10M u64rand, two alternated runs each: lookups 1.62 / 1.76 ->
+ * 1.75 / 2.05 Mops/s, inserts 1.28 / 1.33 -> 1.46 / 1.52). The gap glibc leaves in
+ * front is at most 48 bytes (RSS at 2M keys 61.4 -> 62.0 MB). Page alignment
+ * costs more: glibc serves aligned_alloc(4096, 4096) with a free gap of about 4 KiB
+ * before each node, which nothing else fills, so the tree's resident memory was
+ * twice what mallinfo counts (2M u64rand keys: 47.4 bytes a key of RSS against
+ * 23.8 in use), and paired runs at 10M keys measured no gain from it (a search
+ * reads the header and the lines around one guess, not lines all over the node). */
 struct node *node_new(unsigned level) {
-    struct node *n = larch__malloc(sizeof(struct node));
+    struct node *n = larch__aligned_alloc(NODE_ALIGN, sizeof(struct node));
     if (n)
         node_init(n, level);
     return n;
