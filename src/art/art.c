@@ -220,8 +220,10 @@ static bool locate(larch_art *t, const uint8_t *key, size_t len, bool locked, st
             s->kind = leaf_matches(s->leaf, key, len) ? SPOT_PRESENT : SPOT_SPLIT_LEAF;
             return true;
         }
-        if (depth < len)
+        if (depth < len) {
             art_prefetch_child(w, key, len, depth + 1);
+            art_prefetch_bucket_guess(w, key, len, depth + 1);
+        }
         if (depth == len || !enter_child(s, art_node_of(w), slot)) {
             spot_release(s); /* (an end slot holds only leaves; a torn read) */
             return false;
@@ -313,6 +315,7 @@ static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t
         if (depth == len)
             return -1; /* torn: an end slot holds only leaves */
         art_prefetch_child(w, key, len, depth + 1);
+        art_prefetch_bucket_guess(w, key, len, depth + 1);
         struct art_node *child = art_node_of(w);
         uint64_t cv;
         if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&n->lock, v))

@@ -58,6 +58,8 @@ struct art_bucket {
     _Atomic uint64_t pairs[]; /* cap slots: key, value (a gap: next entry's key, 0) */
 };
 
+_Static_assert(sizeof(struct art_bucket) == ART_BUCKET_HEADER, "art_prefetch_bucket_guess");
+
 static inline struct art_bucket *art_bucket_of(struct art_node *n) {
     return (struct art_bucket *)n;
 }

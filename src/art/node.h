@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/key.h"
 #include "common/vlock.h"
 
 #define ART_PREFIX_STORED 8
@@ -153,6 +154,25 @@ static inline void art_prefetch_child(uintptr_t child, const uint8_t *key, size_
     __builtin_prefetch(p + 64);
     if (depth < len)
         __builtin_prefetch(p + offsetof(struct art_node256, child) + 8u * key[depth]);
+}
+
+/* A second hint, for a child that is a large leaf bucket (bucket.h: header of
+ * ART_BUCKET_HEADER bytes, then 16-byte pairs spread evenly over its slots, keys of
+ * up to 8 bytes as integers): the line of the slot where the key of len <= 8 bytes
+ * would sit if the bucket's keys filled the range its first `depth` bytes select,
+ * for the two largest capacities (the buckets of a large tree). A bucket's search
+ * starts from nearly the same slot, interpolated between its first and last keys,
+ * so the line it waits for after the header is already on its way. */
+#define ART_BUCKET_HEADER 96
+static inline void art_prefetch_bucket_guess(uintptr_t child, const uint8_t *key, size_t len,
+                                             size_t depth) {
+    if (len > 8 || depth >= len)
+        return;
+    /* The key's bytes after the first depth, as a fraction of 2^32. */
+    uint64_t f = (larch__load_be64(key, len) << (8 * depth)) >> 32;
+    const char *pairs = (const char *)child + ART_BUCKET_HEADER;
+    __builtin_prefetch(pairs + 16 * ((f * 192) >> 32));
+    __builtin_prefetch(pairs + 16 * ((f * 256) >> 32));
 }
 
 /* ---- node operations (node.c) --------------------------------------------------- */
