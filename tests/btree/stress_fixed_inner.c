@@ -361,7 +361,7 @@ static void refused_separators_are_made_again_under_concurrency(void) {
     qsort(stable_sorted, BASE / STABLE_EVERY, sizeof stable_sorted[0], cmp_u64);
 
     signal(SIGALRM, watchdog_fired);
-    long rounds = (under_sanitizer() ? 16 : 40) * stress_scale();
+    long rounds = (under_sanitizer() ? 32 : 100) * stress_scale();
     long ops = under_sanitizer() ? 3000 : 6000;
     unsigned watchdog = under_sanitizer() ? 600 : 120;
     unsigned grew_slotted = 0;
