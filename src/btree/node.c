@@ -167,8 +167,9 @@ static inline bool fixed_target_before(const void *ctx, unsigned p) {
  * first and last keys in the header (words 3 and 4) give a guess instead, off by a
  * few entries for keys spread evenly (random or dense ones): the two lines on
  * either side of it are prefetched (180 random keys put the answer about 7 entries
- * from the guess, 2 lines, so one line each way left a quarter of the searches a
- * line to wait for), and a gallop outwards from it, then halving, finds the entry
+ * from the guess, up to 2 lines; the second line each way, added with the
+ * fixed-format inner nodes, did not measure apart from noise on its own), and a
+ * gallop outwards from it, then halving, finds the entry
  * whatever the keys. */
 static inline unsigned fixed_first(const struct node *n, uint64_t m, uint64_t bound, bool after) {
     unsigned start = meta_start(m), count = meta_fixed_count(m);
