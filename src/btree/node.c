@@ -466,19 +466,47 @@ static bool longer_prefix(const struct node *n, unsigned i, unsigned count, unsi
 
 /* Move pairs [from, to) of a fixed-format node by delta places, each word written
  * once (ascending when moving down, descending when moving up). */
+static inline uint64_t word_get(_Atomic uint64_t *w) {
+    return atomic_load_explicit(w, memory_order_relaxed);
+}
+static inline void word_put(_Atomic uint64_t *w, uint64_t v) {
+    atomic_store_explicit(w, v, memory_order_relaxed);
+}
+
 static void fixed_move(struct node *n, unsigned from, unsigned to, int delta) {
-    /* Pointers walked word by word: index arithmetic in the loop doubled its cost. */
+    /* Pointers walked two pairs at a time, all four words read before any is
+     * written (a move is by whole pairs, so no word written in a step is one that
+     * step or a later one still has to read): index arithmetic in the loop doubled
+     * its cost, and a word at a time cost half as much again as this. */
     _Atomic uint64_t *src = &n->w[fixed_word(from) - 1], *end = &n->w[fixed_word(to) - 1];
     ptrdiff_t d = 2 * (ptrdiff_t)delta;
     if (delta < 0) {
-        for (; src < end; src++)
-            atomic_store_explicit(src + d, atomic_load_explicit(src, memory_order_relaxed),
-                                  memory_order_relaxed);
+        for (; end - src >= 4; src += 4) {
+            uint64_t a = word_get(src), b = word_get(src + 1);
+            uint64_t c = word_get(src + 2), e = word_get(src + 3);
+            word_put(src + d, a);
+            word_put(src + d + 1, b);
+            word_put(src + d + 2, c);
+            word_put(src + d + 3, e);
+        }
+        if (src < end) {
+            uint64_t a = word_get(src), b = word_get(src + 1);
+            word_put(src + d, a);
+            word_put(src + d + 1, b);
+        }
     } else if (delta > 0) {
-        while (end > src) {
-            end--;
-            atomic_store_explicit(end + d, atomic_load_explicit(end, memory_order_relaxed),
-                                  memory_order_relaxed);
+        for (; end - src >= 4; end -= 4) {
+            uint64_t a = word_get(end - 4), b = word_get(end - 3);
+            uint64_t c = word_get(end - 2), e = word_get(end - 1);
+            word_put(end - 1 + d, e);
+            word_put(end - 2 + d, c);
+            word_put(end - 3 + d, b);
+            word_put(end - 4 + d, a);
+        }
+        if (end > src) {
+            uint64_t a = word_get(end - 2), b = word_get(end - 1);
+            word_put(end - 1 + d, b);
+            word_put(end - 2 + d, a);
         }
     }
 }
