@@ -23,12 +23,12 @@
 #define _GNU_SOURCE
 #include <larch/btree.h>
 
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include "btree/census.h"
 #include "btree/tree.h"
+#include "cpus.h"
 #include "harness.h"
 
 /* BASE random 8-byte keys: a root of about 210 fixed 8-byte entries. Every
@@ -154,27 +154,6 @@ static unsigned boundary_keys(const struct boundary *b, struct owned *u) {
         }
     }
     return n;
-}
-
-static cpu_set_t two_cpus;
-static int ncpus;
-
-static void choose_two_cpus(void) {
-    cpu_set_t all;
-    CPU_ZERO(&two_cpus);
-    ncpus = 0;
-    if (sched_getaffinity(0, sizeof all, &all) != 0)
-        return;
-    for (int c = 0; c < CPU_SETSIZE && ncpus < 2; c++)
-        if (CPU_ISSET(c, &all)) {
-            CPU_SET(c, &two_cpus);
-            ncpus++;
-        }
-}
-
-static void squeeze_onto_two_cpus(void) {
-    if (ncpus > 0)
-        pthread_setaffinity_np(pthread_self(), sizeof two_cpus, &two_cpus);
 }
 
 struct writer {
@@ -317,27 +296,6 @@ static void *read_stable_keys(void *arg) {
     return NULL;
 }
 
-/* Inner nodes by format: slotted ones, fixed ones, and the fullest fixed one. */
-struct census {
-    unsigned slotted, fixed, fullest_fixed;
-};
-
-static void count_inner(const struct node *n, struct census *c) {
-    uint64_t m = node_meta(n);
-    if (meta_level(m) == 0)
-        return;
-    unsigned count = meta_count(m);
-    if (meta_format(m)) {
-        c->fixed++;
-        if (count > c->fullest_fixed)
-            c->fullest_fixed = count;
-    } else {
-        c->slotted++;
-    }
-    for (unsigned i = 0; i <= count; i++)
-        count_inner(node_child(n, i, count), c);
-}
-
 static void watchdog_fired(int sig) {
     (void)sig;
     static const char msg[] = "  FAIL stress_fixed_inner: no progress within the watchdog's "
@@ -376,8 +334,7 @@ static void refused_separators_are_made_again_under_concurrency(void) {
         }
         /* The refusal path is reachable: a fixed inner node that cannot be rebuilt
          * slotted with one more 24-byte entry. */
-        struct census before = {0, 0, 0};
-        count_inner(tree_root(tree), &before);
+        struct census before = inner_census(tree);
         REQUIRE(before.slotted == 0);
         REQUIRE(before.fullest_fixed * 24 + 8 + 24 > NODE_CAPACITY);
 
@@ -433,8 +390,7 @@ static void refused_separators_are_made_again_under_concurrency(void) {
         CHECK_EQ(bad, 0);
         CHECK_EQ(larch_btree_check(tree, stderr), LARCH_OK);
         CHECK_EQ(larch_btree_len(tree), expected);
-        struct census after = {0, 0, 0};
-        count_inner(tree_root(tree), &after);
+        struct census after = inner_census(tree);
         grew_slotted += after.slotted > 0;
         larch_btree_free(tree);
         free(universe);

@@ -5,6 +5,7 @@
  * Checked by reading every key back and through larch_btree_check. */
 #include <larch/btree.h>
 
+#include "btree/census.h"
 #include "btree/tree.h"
 #include "harness.h"
 
@@ -18,34 +19,6 @@ static size_t be_key(uint64_t n, size_t len, unsigned char *out) {
  * permutes the integers). */
 static uint64_t spread(uint64_t i) {
     return (i + 1) * 0x9e3779b97f4a7c15ull;
-}
-
-/* Inner nodes by format: counts of slotted ones and of fixed ones of each format. */
-struct census {
-    unsigned slotted, fixed[NODE_FIXED_KEY_MAX + 2];
-    unsigned fullest_fixed; /* the most entries in a fixed-format inner node */
-};
-
-static void count_inner(const struct node *n, struct census *c) {
-    uint64_t m = node_meta(n);
-    if (meta_level(m) == 0)
-        return;
-    unsigned format = meta_format(m), count = meta_count(m);
-    if (format) {
-        c->fixed[format]++;
-        if (count > c->fullest_fixed)
-            c->fullest_fixed = count;
-    } else {
-        c->slotted++;
-    }
-    for (unsigned i = 0; i <= count; i++)
-        count_inner(node_child(n, i, count), c);
-}
-
-static struct census inner_census(larch_btree *t) {
-    struct census c = {0};
-    count_inner(tree_root(t), &c);
-    return c;
 }
 
 static void keys_of_one_length_give_fixed_inner_nodes(void) {

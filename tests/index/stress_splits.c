@@ -9,9 +9,9 @@
  * fanout goes from 4 to 256 and back under readers. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <string.h>
 
+#include "cpus.h"
 #include "harness.h"
 #include "index_test.h"
 
@@ -39,28 +39,6 @@ static size_t stable_key_of(uint32_t s, unsigned char *out) {
 
 static uint64_t value_of(uint32_t id, uint64_t round) {
     return (uint64_t)id << 32 | round;
-}
-
-/* Two CPUs from those this process may use, or fewer if it has fewer. */
-static cpu_set_t two_cpus;
-static int ncpus;
-
-static void choose_two_cpus(void) {
-    cpu_set_t all;
-    CPU_ZERO(&two_cpus);
-    ncpus = 0;
-    if (sched_getaffinity(0, sizeof all, &all) != 0)
-        return;
-    for (int c = 0; c < CPU_SETSIZE && ncpus < 2; c++)
-        if (CPU_ISSET(c, &all)) {
-            CPU_SET(c, &two_cpus);
-            ncpus++;
-        }
-}
-
-static void squeeze_onto_two_cpus(void) {
-    if (ncpus > 0)
-        pthread_setaffinity_np(pthread_self(), sizeof two_cpus, &two_cpus);
 }
 
 struct worker {
