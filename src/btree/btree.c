@@ -158,7 +158,8 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
             copy_separator(node, pos, upper, upper_len, has_upper);
         if (pos > 0)
             copy_separator(node, pos - 1, lower, lower_len, has_lower);
-        struct node *child = node_child(node, pos, count);
+        uint64_t word;
+        struct node *child = tree_child(node, pos, count, k, &word);
         /* The child pointer may be torn until the node validates. */
         if (!vlock_validate(&node->lock, v))
             return NULL;
@@ -168,7 +169,7 @@ struct node *tree_descend_to_leaf(larch_btree *t, const struct search_key *k, bo
         if (!vlock_validate(&node->lock, v))
             return NULL;
         if (parent)
-            *parent = (struct leaf_parent){node, v, pos, count};
+            *parent = (struct leaf_parent){node, v, pos, count, word};
         node = child;
         v = cv;
     }
@@ -213,11 +214,14 @@ struct node *tree_lock_leaf(larch_btree *t, const struct search_key *k, bool bel
     }
 }
 
-/* A leaf reached for writing, with its parent (NULL for a root leaf). */
+/* A leaf reached for writing, with its parent (NULL for a root leaf) and the
+ * parent's parent (grand.node NULL: none), as the descent read them. */
 struct write_path {
     struct node *leaf, *parent;
     uint64_t version, parent_version;
     unsigned parent_pos;
+    uint64_t leaf_word; /* the parent's word for the leaf */
+    struct leaf_parent grand;
 };
 
 enum { PATH_OK, PATH_RESTART, PATH_ENOMEM };
@@ -227,18 +231,18 @@ enum { PATH_OK, PATH_RESTART, PATH_ENOMEM };
 static void parent_link(struct node *parent, unsigned parent_pos, struct node *left,
                         struct node *right, const uint8_t *sep, size_t sep_len) {
     unsigned count = node_count(parent);
-    node_insert_at(parent, parent_pos, sep, sep_len, (uint64_t)(uintptr_t)left);
+    node_insert_at(parent, parent_pos, sep, sep_len, child_word_now(left));
     if (parent_pos < count)
-        node_set_entry_word(parent, parent_pos + 1, (uint64_t)(uintptr_t)right);
+        node_set_entry_word(parent, parent_pos + 1, child_word_now(right));
     else
-        node_set_upper(parent, right);
+        node_set_upper(parent, child_word_now(right));
 }
 
 /* The root (left, locked) split: a new root above left and right. */
 static void grow_root(larch_btree *t, struct node *new_root, struct node *left, struct node *right,
                       const uint8_t *sep, size_t sep_len) {
-    node_insert_at(new_root, 0, sep, sep_len, (uint64_t)(uintptr_t)left);
-    node_set_upper(new_root, right);
+    node_insert_at(new_root, 0, sep, sep_len, child_word_now(left));
+    node_set_upper(new_root, child_word_now(right));
     /* release: pairs with the acquire in tree_root; readers that find the new root
      * see it built. */
     atomic_store_explicit(&t->root, new_root, memory_order_release);
@@ -266,6 +270,32 @@ static void unlock_pair(struct node *parent, struct node *node) {
     vlock_unlock(&node->lock);
     if (parent)
         vlock_unlock(&parent->lock);
+}
+
+/* After a write changed child (its hint now `hint`, read under its lock): if the
+ * word `seen` that child's parent held for it when the descent read the parent at
+ * version pv has drifted HINT_SLACK from that, store the new hint. The parent's
+ * lock is taken only if its version is still pv, so the child is still at pos,
+ * without waiting (else the hint stays stale until a later write), and released
+ * unchanged: readers never validate a hint. */
+static void hint_refresh(struct node *parent, uint64_t pv, unsigned pos, uint64_t seen,
+                         struct node *child, unsigned hint) {
+    if (!parent)
+        return;
+    unsigned old = word_hint(seen);
+    if (hint_drift(old, hint) < HINT_SLACK || !vlock_upgrade(&parent->lock, pv))
+        return;
+    node_set_child(parent, pos, node_count(parent), child_word(child, hint));
+    vlock_unlock_unchanged(&parent->lock);
+}
+
+static void leaf_hint_refresh(const struct write_path *p, unsigned hint) {
+    hint_refresh(p->parent, p->parent_version, p->parent_pos, p->leaf_word, p->leaf, hint);
+}
+
+/* After p's parent changed (its hint now `hint`): its own parent's hint for it. */
+static void grand_hint_refresh(const struct write_path *p, unsigned hint) {
+    hint_refresh(p->grand.node, p->grand.version, p->grand.pos, p->grand.word, p->parent, hint);
 }
 
 /* A separator the parent could not take: nothing changed, and the next descent
@@ -322,8 +352,9 @@ static bool inner_has_room(const struct node *n, size_t sep_need) {
 static int descend_for_write(larch_btree *t, const struct search_key *k, struct write_path *p,
                              struct spares *spares) {
     struct node *node, *parent = NULL;
-    uint64_t v, pv = 0;
+    uint64_t v, pv = 0, seen = 0;
     unsigned ppos = 0;
+    struct leaf_parent grand = {NULL, 0, 0, 0, 0};
     if (!read_root(t, &node, &v))
         return PATH_RESTART;
     while (!node_is_leaf(node)) {
@@ -334,19 +365,22 @@ static int descend_for_write(larch_btree *t, const struct search_key *k, struct 
         }
         unsigned count = node_count(node);
         unsigned pos = node_upper_bound(node, k);
-        struct node *child = node_child(node, pos, count);
+        uint64_t word;
+        struct node *child = tree_child(node, pos, count, k, &word);
         if (!vlock_validate(&node->lock, v))
             return PATH_RESTART;
         uint64_t cv;
         if (!vlock_read_begin(&child->lock, &cv) || !vlock_validate(&node->lock, v))
             return PATH_RESTART;
+        grand = (struct leaf_parent){parent, pv, ppos, 0, seen};
         parent = node;
         pv = v;
         ppos = pos;
+        seen = word;
         node = child;
         v = cv;
     }
-    *p = (struct write_path){node, parent, v, pv, ppos};
+    *p = (struct write_path){node, parent, v, pv, ppos, seen, grand};
     return PATH_OK;
 }
 
@@ -405,9 +439,12 @@ static bool redistribute_leaf(larch_btree *t, const struct write_path *p, unsign
         return false;
     }
     node_remove_at(parent, p->parent_pos);
-    node_insert_at(parent, p->parent_pos, sep, sep_len, (uint64_t)(uintptr_t)p->leaf);
+    node_insert_at(parent, p->parent_pos, sep, sep_len, child_word_now(p->leaf));
+    node_set_child(parent, p->parent_pos + 1, pcount, child_word_now(right));
+    unsigned parent_hint = node_hint(parent);
     vlock_unlock(&right->lock);
     unlock_pair(parent, p->leaf);
+    grand_hint_refresh(p, parent_hint);
     return true;
 }
 
@@ -428,11 +465,15 @@ static int split_leaf(larch_btree *t, const struct write_path *p, struct spares 
         sep_len = node_split_leaf_insert(p->leaf, right, pos, key, len, val, sep, p->parent, &need);
     if (!sep_len)
         return refused(spares, right, p->parent, p->leaf, need);
-    if (p->parent)
+    unsigned parent_hint = 0;
+    if (p->parent) {
         parent_link(p->parent, p->parent_pos, p->leaf, right, sep, sep_len);
-    else
+        parent_hint = node_hint(p->parent);
+    } else {
         grow_root(t, spares_take(spares, 1), p->leaf, right, sep, sep_len);
+    }
     unlock_pair(p->parent, p->leaf);
+    grand_hint_refresh(p, parent_hint);
     return PATH_OK;
 }
 
@@ -535,7 +576,9 @@ static int write_value(larch_btree *t, const void *key, size_t len, enum write_k
             rc = kind == WRITE_CAS && cur == expected ? LARCH_OK : LARCH_EXISTS;
         } else {
             node_insert_at(p.leaf, pos, key, len, val);
+            unsigned hint = node_hint(p.leaf);
             vlock_unlock(&p.leaf->lock);
+            leaf_hint_refresh(&p, hint);
             len_add(t, 1);
             rc = LARCH_OK;
         }
@@ -574,8 +617,9 @@ int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) 
     larch_epoch_pin();
     for (;;) {
         uint64_t v;
+        struct leaf_parent parent;
         struct node *leaf =
-            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+            tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL, &parent);
         if (!leaf) {
             restart_wait(t, &backoff);
             continue;
@@ -598,7 +642,9 @@ int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) 
             *old = node_entry_word(leaf, pos);
         node_remove_at(leaf, pos);
         underfull = node_used(leaf) < MERGE_BELOW;
+        unsigned hint = node_hint(leaf);
         vlock_unlock(&leaf->lock);
+        hint_refresh(parent.node, parent.version, parent.pos, parent.word, leaf, hint);
         len_add(t, -1);
         rc = LARCH_OK;
         break;
@@ -660,10 +706,12 @@ int larch_btree_update(larch_btree *t, const void *key, size_t len, larch_update
         } else {
             changed = false;
         }
+        unsigned hint = node_hint(p.leaf);
         if (changed)
             vlock_unlock(&p.leaf->lock);
         else
             vlock_unlock_unchanged(&p.leaf->lock);
+        leaf_hint_refresh(&p, hint);
         if (action != LARCH_UPDATE_KEEP && action != LARCH_UPDATE_STORE &&
             action != LARCH_UPDATE_DELETE)
             rc = LARCH_EINVAL;

@@ -152,6 +152,13 @@ static void check_node(struct check *c, const struct node *n, unsigned level, st
             fail(c, n, "child %u is NULL", i);
             break;
         }
+        /* A hint may be stale, but it was once some fixed-format node's state. */
+        unsigned hint = word_hint(node_child_word(n, i, count));
+        if (hint_start(hint) + hint_count(hint) > NODE_FIXED_MAX) {
+            fail(c, n, "child %u has hint start %u count %u", i, hint_start(hint),
+                 hint_count(hint));
+            break;
+        }
         check_node(c, child, level - 1, clo, chi, depth + 1);
     }
     free(seps);

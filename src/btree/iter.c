@@ -335,7 +335,7 @@ long larch_btree_scan(larch_btree *t, const void *lo, size_t lolen, const void *
     /* On the stack: a scan of 100 keys should not pay for two allocations. */
     struct batch b;
     uint8_t resume[NODE_KEY_BUF];
-    struct resume_at at = {NULL, 0, 0, {NULL, 0, 0, 0}};
+    struct resume_at at = {NULL, 0, 0, {NULL, 0, 0, 0, 0}};
     const uint8_t *start = lo ? lo : (const uint8_t *)"";
     size_t start_len = lolen;
     bool inclusive = true;

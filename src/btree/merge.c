@@ -61,18 +61,18 @@ static bool rotate_child(struct node *parent, unsigned sep_index, struct node *n
         /* node [prev, sep) = [(sep, its child)] + upper: the sibling's first child,
          * [sep, s0); s0 goes up. */
         node_insert_at(node, 0, sep, sep_len, node_load(node, 2));
-        node_set_upper(node, (struct node *)(uintptr_t)moved);
+        node_set_upper(node, moved);
         node_remove_at(sibling, 0);
         node_remove_at(parent, sep_index);
-        node_insert_at(parent, sep_index, up, up_len, (uint64_t)(uintptr_t)node);
+        node_insert_at(parent, sep_index, up, up_len, child_word_now(node));
     } else {
         /* node [sep, next) gains the sibling's upper child [s_last, sep) in front;
          * the sibling's last child becomes its upper; s_last goes up. */
         node_insert_at(node, 0, sep, sep_len, node_load(sibling, 2));
         node_remove_at(sibling, scount - 1);
-        node_set_upper(sibling, (struct node *)(uintptr_t)moved);
+        node_set_upper(sibling, moved);
         node_remove_at(parent, sep_index);
-        node_insert_at(parent, sep_index, up, up_len, (uint64_t)(uintptr_t)sibling);
+        node_insert_at(parent, sep_index, up, up_len, child_word_now(sibling));
     }
     return true;
 }
@@ -154,9 +154,9 @@ static enum merge_result merge_at(larch_btree *t, const struct search_key *k, un
      * now points to left. */
     node_remove_at(parent, sep_index);
     if (sep_index < pcount - 1)
-        node_set_entry_word(parent, sep_index, (uint64_t)(uintptr_t)left);
+        node_set_entry_word(parent, sep_index, child_word_now(left));
     else
-        node_set_upper(parent, left);
+        node_set_upper(parent, child_word_now(left));
     vlock_unlock(&left->lock);
     vlock_unlock_obsolete(&right->lock);
     larch_epoch_retire(right, node_free);

@@ -9,6 +9,7 @@
 
 #include "btree/node.h"
 #include "common/compiler.h"
+#include "common/isearch.h"
 #include "common/key.h"
 #include "common/stripe.h"
 
@@ -54,7 +55,53 @@ struct leaf_parent {
     struct node *node;
     uint64_t version;
     unsigned pos, count;
+    uint64_t word; /* the leaf's word there as read: its address and hint */
 };
+
+/* How far a child's hint may drift (start and count together, in pairs) before a
+ * write refreshes it: a guess from a hint that close lands within a line or so of
+ * the child's own (4 pairs a line), inside what tree_child prefetches, and a
+ * random insert refreshes its leaf's hint about once in three. */
+#define HINT_SLACK 4
+
+static inline unsigned hint_drift(unsigned a, unsigned b) {
+    unsigned ds = hint_start(a) > hint_start(b) ? hint_start(a) - hint_start(b)
+                                                : hint_start(b) - hint_start(a);
+    unsigned dc = hint_count(a) > hint_count(b) ? hint_count(a) - hint_count(b)
+                                                : hint_count(b) - hint_count(a);
+    return ds + dc;
+}
+
+/* Child pos of inner node n (count entries), read optimistically, on the way to k
+ * (NULL: to the last leaf); *word receives the child's word. Where n is in the
+ * fixed format and the child's hint (node.h) says the child is too, the line the
+ * child's search will guess is prefetched with those either side, from the
+ * separators around the child, before the caller's read of the child's header
+ * has to wait: the search finds its lines arriving instead of asking for them
+ * only once the header is in. Torn reads prefetch a wrong line of the child,
+ * never an address outside it (but for a torn child address, which prefetching
+ * cannot fault on). */
+static inline struct node *tree_child(const struct node *n, unsigned pos, unsigned count,
+                                      const struct search_key *k, uint64_t *word) {
+    uint64_t w = node_child_word(n, pos, count), m = node_meta(n);
+    struct node *child = child_at(w);
+    unsigned hint = word_hint(w), entries = hint_count(hint);
+    *word = w;
+    if (!k || entries < FIXED_GUESS_MIN || !meta_format(m) || pos == 0 || pos >= count)
+        return child;
+    /* The keys of the child lie in [lo, hi), as its first and last do, which its
+     * own guess interpolates between. */
+    uint64_t lo = node_load(n, fixed_entry_word(m, pos - 1));
+    uint64_t hi = node_load(n, fixed_entry_word(m, pos));
+    unsigned place = hint_start(hint) + larch__isearch_guess(lo, hi, entries, k->word);
+    if (place >= NODE_FIXED_MAX)
+        return child;
+    const _Atomic uint64_t *at = &child->w[fixed_word(place) - 1];
+    __builtin_prefetch((const void *)at);
+    __builtin_prefetch((const void *)(at - (place >= 4 ? 8 : 0)));
+    __builtin_prefetch((const void *)(at + (place + 4 < NODE_FIXED_MAX ? 8 : 0)));
+    return child;
+}
 
 #define tree_descend_to_leaf larch__bt_descend_to_leaf
 /* Optimistic descent, the caller pinned, to the leaf that holds k, or with `below`
