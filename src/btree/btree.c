@@ -277,10 +277,13 @@ static void unlock_pair(struct node *parent, struct node *node) {
  * version pv has drifted HINT_SLACK from that, store the new hint. The parent's
  * lock is taken only if its version is still pv, so the child is still at pos,
  * without waiting (else the hint stays stale until a later write), and released
- * unchanged: readers never validate a hint. */
+ * unchanged: readers never validate a hint. The first and the upper child are
+ * left alone: tree_child has no separator on one side of them to guess from (and
+ * ascending inserts, which append to upper children, take no lock for hints). */
 static void hint_refresh(struct node *parent, uint64_t pv, unsigned pos, uint64_t seen,
                          struct node *child, unsigned hint) {
-    if (!parent)
+    /* The count read here is the one at pv if the upgrade below succeeds. */
+    if (!parent || pos == 0 || pos >= node_count(parent))
         return;
     unsigned old = word_hint(seen);
     if (hint_drift(old, hint) < HINT_SLACK || !vlock_upgrade(&parent->lock, pv))

@@ -165,7 +165,6 @@ static inline bool fixed_target_before(const void *ctx, unsigned p) {
     return fixed_before(node_load(t->n, fixed_word(t->start + p)), t->bound, t->after);
 }
 
-
 /* The first entry of a fixed-format node (meta m) not before bound. At 10M keys a
  * leaf is never in cache and halving 180 entries waits on 6-7 lines in turn; the
  * first and last keys in the header (words 3 and 4) give a guess instead, off by a

@@ -78,29 +78,33 @@ static inline unsigned hint_drift(unsigned a, unsigned b) {
  * child's search will guess is prefetched with those either side, from the
  * separators around the child, before the caller's read of the child's header
  * has to wait: the search finds its lines arriving instead of asking for them
- * only once the header is in. Torn reads prefetch a wrong line of the child,
- * never an address outside it (but for a torn child address, which prefetching
- * cannot fault on). */
+ * only once the header is in. The addresses are computed as integers: torn reads
+ * may prefetch any line, which cannot fault. */
 static inline struct node *tree_child(const struct node *n, unsigned pos, unsigned count,
                                       const struct search_key *k, uint64_t *word) {
-    uint64_t w = node_child_word(n, pos, count), m = node_meta(n);
-    struct node *child = child_at(w);
+    uint64_t m = node_meta(n);
+    if (!meta_format(m) || pos >= count) {
+        *word = node_child_word(n, pos, count);
+        return child_at(*word);
+    }
+    unsigned at = fixed_entry_word(m, pos); /* the separator above the child */
+    uint64_t w = node_load(n, at + 1);
     unsigned hint = word_hint(w), entries = hint_count(hint);
     *word = w;
-    if (!k || entries < FIXED_GUESS_MIN || !meta_format(m) || pos == 0 || pos >= count)
-        return child;
-    /* The keys of the child lie in [lo, hi), as its first and last do, which its
-     * own guess interpolates between. */
-    uint64_t lo = node_load(n, fixed_entry_word(m, pos - 1));
-    uint64_t hi = node_load(n, fixed_entry_word(m, pos));
-    unsigned place = hint_start(hint) + larch__isearch_guess(lo, hi, entries, k->word);
-    if (place >= NODE_FIXED_MAX)
-        return child;
-    const _Atomic uint64_t *at = &child->w[fixed_word(place) - 1];
-    __builtin_prefetch((const void *)at);
-    __builtin_prefetch((const void *)(at - (place >= 4 ? 8 : 0)));
-    __builtin_prefetch((const void *)(at + (place + 4 < NODE_FIXED_MAX ? 8 : 0)));
-    return child;
+    if (!k || pos == 0 || entries < FIXED_GUESS_MIN)
+        return child_at(w);
+    /* The child's keys lie in [lo, hi), as its first and last do, which its own
+     * guess (larch__isearch_guess) interpolates between; halved, the differences
+     * convert to double as signed integers, in one instruction. */
+    uint64_t hi = node_load(n, at), lo = node_load(n, at - 2), span = hi - lo;
+    uint64_t into = k->word - lo < span ? k->word - lo : span;
+    double f = (double)(int64_t)(into >> 1) / (double)(int64_t)(span >> 1 | 1);
+    unsigned place = hint_start(hint) + (unsigned)(f * (double)(entries - 1) + 0.5);
+    uintptr_t line = (uintptr_t)child_at(w) + 8 * fixed_word(place);
+    __builtin_prefetch((const void *)line);
+    __builtin_prefetch((const void *)(line - 64));
+    __builtin_prefetch((const void *)(line + 64));
+    return child_at(w);
 }
 
 #define tree_descend_to_leaf larch__bt_descend_to_leaf

@@ -6,9 +6,9 @@
 #include "btree/tree.h"
 
 struct census {
-    unsigned slotted;                      /* slotted inner nodes */
+    unsigned slotted;                       /* slotted inner nodes */
     unsigned fixed[NODE_FIXED_KEY_MAX + 2]; /* fixed-format inner nodes, by format */
-    unsigned fullest_fixed;                /* the most entries in a fixed-format one */
+    unsigned fullest_fixed;                 /* the most entries in a fixed-format one */
 };
 
 static void census_count(const struct node *n, struct census *c) {
