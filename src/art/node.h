@@ -145,13 +145,18 @@ static inline uint8_t art_prefix_byte(struct art_node *n, unsigned i) {
 
 /* A hint, before child's header is even read, for the lines a descent will want
  * next: where a Node256 keeps the slot of byte b (if the child has no prefix, as
- * in the dense upper levels), and the line after the header (the children of a
- * Node4 or Node16, the start of a Node48's index). Prefetches never fault, so a
- * wrong guess costs only the prefetch. */
+ * in the dense upper levels), and the two lines after the header's (the children
+ * of a Node4 or Node16, which malloc's 16-byte alignment spreads over three lines
+ * for a Node16, the start of a Node48's index). Prefetches never fault, so a wrong
+ * guess costs only the prefetch. The third line measured on 1M 16-digit keys
+ * (Node16s on every level): lookups 1.34 -> 1.46 Mops/s (medians of 6 alternated
+ * runs), memtable gets 0.98 -> 1.02 (3 alternated runs); 4M u64rand lookups
+ * (Node256s and buckets) 2.27 -> 2.26. */
 static inline void art_prefetch_child(uintptr_t child, const uint8_t *key, size_t len,
                                       size_t depth) {
     const char *p = (const char *)child;
     __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
     if (depth < len)
         __builtin_prefetch(p + offsetof(struct art_node256, child) + 8u * key[depth]);
 }

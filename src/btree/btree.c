@@ -620,7 +620,7 @@ int larch_btree_del(larch_btree *t, const void *key, size_t len, uint64_t *old) 
     larch_epoch_pin();
     for (;;) {
         uint64_t v;
-        struct leaf_parent parent;
+        struct leaf_parent parent = {NULL, 0, 0, 0, 0};
         struct node *leaf =
             tree_descend_to_leaf(t, &k, false, &v, NULL, NULL, NULL, NULL, NULL, NULL, &parent);
         if (!leaf) {

@@ -31,7 +31,9 @@
  * keys of one length up to 8 give inner nodes of that length too.
  *
  * Inner node with separators s_0 < ... < s_{n-1}: entry i's child holds the keys in
- * [s_{i-1}, s_i), the upper child the keys >= s_{n-1}. */
+ * [s_{i-1}, s_i), the upper child the keys >= s_{n-1}. A word that points to a
+ * child (an inner entry's word, word 2) carries a hint beside the address (see
+ * "Child words" below). */
 #ifndef LARCH_BTREE_NODE_H
 #define LARCH_BTREE_NODE_H
 
