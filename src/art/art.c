@@ -48,6 +48,7 @@ larch_art *larch_art_new(void) {
         larch__free(t);
         return NULL;
     }
+    t->leaf_lines_after = 0;
     atomic_init(&t->restarts, 0);
     for (unsigned i = 0; i < LARCH_STRIPES; i++)
         atomic_init(&t->len[i].value, 0);
@@ -304,6 +305,8 @@ static int get_optimistic(larch_art *t, const uint8_t *key, size_t len, uint64_t
             return vlock_validate(&n->lock, v) ? LARCH_NOTFOUND : -1;
         if (art_is_leaf(w)) {
             struct art_leaf *l = art_leaf_of(w);
+            for (unsigned i = 1; i <= t->leaf_lines_after; i++)
+                __builtin_prefetch((const char *)l + 64 * i);
             bool found = leaf_matches(l, key, len);
             uint64_t value = found ? art_leaf_value(l) : 0;
             if (!vlock_validate(&n->lock, v))

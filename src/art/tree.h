@@ -14,6 +14,11 @@ struct larch_art {
     /* A Node256 with no prefix, fixed for the tree's life: it is never replaced,
      * so no operation has to lock the handle. Its end slot holds the empty key. */
     struct art_node *root;
+    /* Lines past a leaf's first that a lookup prefetches as soon as it meets the
+     * leaf, before it compares the key: 0, or 2 for the memtable's records, whose
+     * newest version and its value follow the key (set before any thread uses
+     * the tree). */
+    unsigned leaf_lines_after;
     /* Optimistic restarts, for tests that must prove the slow paths ran. */
     _Atomic unsigned long restarts;
     struct larch__stripe len[LARCH_STRIPES];

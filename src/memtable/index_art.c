@@ -18,8 +18,15 @@ _Static_assert(offsetof(struct mt_record, newest) == offsetof(struct art_leaf, v
                    offsetof(struct mt_record, key) == offsetof(struct art_leaf, key),
                "a memtable record is laid out as an ART leaf");
 
+/* A get reads the record's first line (the chain head, the key), then the newest
+ * version and its value, which follow in the next lines (chain.h): the tree
+ * prefetches them when it meets the record (1M k16 keys, 100-byte values, 3
+ * alternated runs: gets 1.23 / 1.21 / 1.26 -> 1.39 / 1.28 / 1.31 M/s). */
 static void *art_create(void) {
-    return larch_art_new();
+    larch_art *t = larch_art_new();
+    if (t)
+        t->leaf_lines_after = 2;
+    return t;
 }
 static void art_destroy(void *ix) {
     larch__art_free_nodes(ix);
