@@ -735,6 +735,20 @@ static unsigned fixed_gather_insert(const struct node *left, unsigned pos, const
     return count + 1;
 }
 
+/* The total pairs p split at m: the separator to sep and, if the parent takes it,
+ * p[0, m) into left and p[m, total) into right; its length, or 0 (nothing
+ * written, *need set). */
+static size_t fixed_write_halves(struct node *left, struct node *right, const struct pair *p,
+                                 unsigned total, unsigned m, size_t len, uint8_t *sep,
+                                 const struct node *parent, size_t *need) {
+    size_t sep_len = pair_separator(&p[m - 1], &p[m], len, sep);
+    if (!parent_takes(parent, sep_len, need))
+        return 0;
+    build_fixed_leaf(right, &p[m], total - m, len);
+    build_fixed_leaf(left, p, m, len);
+    return sep_len;
+}
+
 /* node_split_leaf_insert for a fixed-format leaf taking a key of its length: the
  * split point of split_point (entries of one size: the middle, or the end for
  * ascending and descending inserts). */
@@ -744,12 +758,7 @@ static size_t fixed_split_leaf_insert(struct node *left, struct node *right, uns
     struct pair p[NODE_FIXED_MAX + 1];
     unsigned total = fixed_gather_insert(left, pos, key, len, value, p);
     unsigned m = pos == total - 1 ? total - 1 : pos == 0 ? 1 : total / 2;
-    size_t sep_len = pair_separator(&p[m - 1], &p[m], len, sep);
-    if (!parent_takes(parent, sep_len, need))
-        return 0;
-    build_fixed_leaf(right, &p[m], total - m, len);
-    build_fixed_leaf(left, p, m, len);
-    return sep_len;
+    return fixed_write_halves(left, right, p, total, m, len, sep, parent, need);
 }
 
 size_t node_split_leaf_insert(struct node *left, struct node *right, unsigned pos,
@@ -800,12 +809,7 @@ static size_t fixed_redistribute_insert(struct node *left, struct node *right, u
     unsigned total = left_total + fixed_gather(right, &p[left_total]), m = total / 2;
     if (m >= left_total || m * 16 > REDISTRIBUTE_FILL || (total - m) * 16 > REDISTRIBUTE_FILL)
         return 0;
-    size_t sep_len = pair_separator(&p[m - 1], &p[m], len, sep);
-    if (!parent_takes(parent, sep_len, need))
-        return 0;
-    build_fixed_leaf(right, &p[m], total - m, len);
-    build_fixed_leaf(left, p, m, len);
-    return sep_len;
+    return fixed_write_halves(left, right, p, total, m, len, sep, parent, need);
 }
 
 size_t node_redistribute_insert(struct node *left, struct node *right, unsigned pos,

@@ -6,20 +6,9 @@
 #include <larch/btree.h>
 
 #include "btree/census.h"
+#include "btree/keys.h"
 #include "btree/tree.h"
 #include "harness.h"
-
-static size_t be_key(uint64_t n, size_t len, unsigned char *out) {
-    for (size_t i = 0; i < len; i++)
-        out[i] = (unsigned char)(n >> (8 * (len - 1 - i)));
-    return len;
-}
-
-/* The i-th of a set of distinct pseudo-random 8-byte keys (an odd multiplier
- * permutes the integers). */
-static uint64_t spread(uint64_t i) {
-    return (i + 1) * 0x9e3779b97f4a7c15ull;
-}
 
 static void keys_of_one_length_give_fixed_inner_nodes(void) {
     static const size_t lengths[] = {8, 4, 2};

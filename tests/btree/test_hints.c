@@ -7,19 +7,9 @@
  * for every child but the first and the upper one of its parent. */
 #include <larch/btree.h>
 
+#include "btree/keys.h"
 #include "btree/tree.h"
 #include "harness.h"
-
-static size_t be_key(uint64_t n, size_t len, unsigned char *out) {
-    for (size_t i = 0; i < len; i++)
-        out[i] = (unsigned char)(n >> (8 * (len - 1 - i)));
-    return len;
-}
-
-/* The i-th of a set of distinct pseudo-random 8-byte keys. */
-static uint64_t spread(uint64_t i) {
-    return (i + 1) * 0x9e3779b97f4a7c15ull;
-}
 
 struct hint_census {
     unsigned fixed_children;   /* children in the fixed format */
@@ -62,12 +52,21 @@ static struct hint_census hints_at(larch_btree *t, unsigned level) {
 
 enum { KEYS = 300000 };
 
-static void random_inserts_keep_hints_close(void) {
+/* A tree of KEYS random 8-byte keys (NULL if it could not be built). */
+static larch_btree *random_tree(void) {
     larch_btree *t = larch_btree_new();
-    REQUIRE(t != NULL);
     unsigned char k[8];
-    for (uint64_t i = 0; i < KEYS; i++)
-        REQUIRE(larch_btree_put(t, k, be_key(spread(i), 8, k), i, NULL) == LARCH_OK);
+    for (uint64_t i = 0; t && i < KEYS; i++)
+        if (larch_btree_put(t, k, be_key(spread(i), 8, k), i, NULL) != LARCH_OK) {
+            larch_btree_free(t);
+            return NULL;
+        }
+    return t;
+}
+
+static void random_inserts_keep_hints_close(void) {
+    larch_btree *t = random_tree();
+    REQUIRE(t != NULL);
     REQUIRE(larch_btree_height(t) == 3);
     struct hint_census leaves = hints_at(t, 1), inner = hints_at(t, 2);
     CHECK(leaves.fixed_children > KEYS / 512);
@@ -93,11 +92,9 @@ static void ascending_inserts_keep_hints_close(void) {
 
 /* Deletes shrink leaves and merge them; the leaves' hints follow. */
 static void deletes_keep_leaf_hints_close(void) {
-    larch_btree *t = larch_btree_new();
+    larch_btree *t = random_tree();
     REQUIRE(t != NULL);
     unsigned char k[8];
-    for (uint64_t i = 0; i < KEYS; i++)
-        REQUIRE(larch_btree_put(t, k, be_key(spread(i), 8, k), i, NULL) == LARCH_OK);
     for (uint64_t i = 0; i < KEYS; i += 4)
         for (uint64_t j = i; j < i + 3 && j < KEYS; j++)
             REQUIRE(larch_btree_del(t, k, be_key(spread(j), 8, k), NULL) == LARCH_OK);
@@ -111,11 +108,9 @@ static void deletes_keep_leaf_hints_close(void) {
 /* A key of another length turns its leaf slotted; the leaf's hint goes to 0, and
  * no descent guesses a line in it. */
 static void leaves_turned_slotted_lose_their_hint(void) {
-    larch_btree *t = larch_btree_new();
+    larch_btree *t = random_tree();
     REQUIRE(t != NULL);
     unsigned char k[9];
-    for (uint64_t i = 0; i < KEYS; i++)
-        REQUIRE(larch_btree_put(t, k, be_key(spread(i), 8, k), i, NULL) == LARCH_OK);
     for (uint64_t i = 0; i < KEYS; i += 97) {
         be_key(spread(i), 8, k);
         k[8] = 1;
