@@ -278,8 +278,10 @@ static void unlock_pair(struct node *parent, struct node *node) {
  * lock is taken only if its version is still pv, so the child is still at pos,
  * without waiting (else the hint stays stale until a later write), and released
  * unchanged: readers never validate a hint. The first and the upper child are
- * left alone: tree_child has no separator on one side of them to guess from (and
- * ascending inserts, which append to upper children, take no lock for hints). */
+ * left alone: tree_child has no separator on one side of them to guess from (so
+ * ascending inserts, which append to upper children, take no lock for hints).
+ * A slotted parent's hints are kept too, though tree_child guesses in fixed-format
+ * parents only: a rebuild may turn the parent fixed, and its hints go with it. */
 static void hint_refresh(struct node *parent, uint64_t pv, unsigned pos, uint64_t seen,
                          struct node *child, unsigned hint) {
     /* The count read here is the one at pv if the upgrade below succeeds. */
@@ -288,7 +290,7 @@ static void hint_refresh(struct node *parent, uint64_t pv, unsigned pos, uint64_
     unsigned old = word_hint(seen);
     if (hint_drift(old, hint) < HINT_SLACK || !vlock_upgrade(&parent->lock, pv))
         return;
-    node_set_child(parent, pos, node_count(parent), child_word(child, hint));
+    node_set_entry_word(parent, pos, child_word(child, hint));
     vlock_unlock_unchanged(&parent->lock);
 }
 
