@@ -232,10 +232,7 @@ static void parent_link(struct node *parent, unsigned parent_pos, struct node *l
                         struct node *right, const uint8_t *sep, size_t sep_len) {
     unsigned count = node_count(parent);
     node_insert_at(parent, parent_pos, sep, sep_len, child_word_now(left));
-    if (parent_pos < count)
-        node_set_entry_word(parent, parent_pos + 1, child_word_now(right));
-    else
-        node_set_upper(parent, child_word_now(right));
+    node_set_child(parent, parent_pos + 1, count + 1, child_word_now(right));
 }
 
 /* The root (left, locked) split: a new root above left and right. */

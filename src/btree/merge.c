@@ -153,10 +153,7 @@ static enum merge_result merge_at(larch_btree *t, const struct search_key *k, un
     /* The parent's entry for left goes; the pointer that followed it (to right)
      * now points to left. */
     node_remove_at(parent, sep_index);
-    if (sep_index < pcount - 1)
-        node_set_entry_word(parent, sep_index, child_word_now(left));
-    else
-        node_set_upper(parent, child_word_now(left));
+    node_set_child(parent, sep_index, pcount - 1, child_word_now(left));
     vlock_unlock(&left->lock);
     vlock_unlock_obsolete(&right->lock);
     larch_epoch_retire(right, node_free);

@@ -467,8 +467,9 @@ static bool longer_prefix(const struct node *n, unsigned i, unsigned count, unsi
     return common_prefix(&a, &b) > p;
 }
 
-/* Move pairs [from, to) of a fixed-format node by delta places, each word written
- * once (ascending when moving down, descending when moving up). */
+/* Relaxed: the lock holder's own words; optimistic readers that race a move
+ * fail validation, ordered by the release fence in vlock_upgrade and the release
+ * store in vlock_unlock. */
 static inline uint64_t word_get(_Atomic uint64_t *w) {
     return atomic_load_explicit(w, memory_order_relaxed);
 }
@@ -476,6 +477,8 @@ static inline void word_put(_Atomic uint64_t *w, uint64_t v) {
     atomic_store_explicit(w, v, memory_order_relaxed);
 }
 
+/* Move pairs [from, to) of a fixed-format node by delta places, each word written
+ * once (ascending when moving down, descending when moving up). */
 static void fixed_move(struct node *n, unsigned from, unsigned to, int delta) {
     /* Pointers walked two pairs at a time, all four words read before any is
      * written (a move is by whole pairs, so no word written in a step is one that

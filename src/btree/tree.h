@@ -64,12 +64,12 @@ struct leaf_parent {
  * random insert refreshes its leaf's hint about once in three. */
 #define HINT_SLACK 4
 
+static inline unsigned hint_distance(unsigned x, unsigned y) {
+    return x > y ? x - y : y - x;
+}
 static inline unsigned hint_drift(unsigned a, unsigned b) {
-    unsigned ds = hint_start(a) > hint_start(b) ? hint_start(a) - hint_start(b)
-                                                : hint_start(b) - hint_start(a);
-    unsigned dc = hint_count(a) > hint_count(b) ? hint_count(a) - hint_count(b)
-                                                : hint_count(b) - hint_count(a);
-    return ds + dc;
+    return hint_distance(hint_start(a), hint_start(b)) +
+           hint_distance(hint_count(a), hint_count(b));
 }
 
 /* Child pos of inner node n (count entries), read optimistically, on the way to k
