@@ -21,8 +21,10 @@ _Noreturn void check_fail(const char *fmt, ...) __attribute__((format(printf, 1,
 /* One scan's verifier, the scan callback's context. */
 struct scan_check {
     const struct keyset *ks;
-    uint32_t start; /* id of the (present) start key */
-    long limit;     /* entries wanted */
+    uint32_t start;                 /* id of the (present) start key */
+    const unsigned char *start_key; /* its bytes, from the request (in cache) */
+    size_t start_len;
+    long limit; /* entries wanted */
     long seen;
     uint32_t next_present; /* id of the present key the scan must reach next */
     int exact;             /* no keys were added: entries are ids start, start+1, ... */
@@ -35,8 +37,9 @@ struct scan_check {
  * every expected key back as well doubles a scan's memory traffic, so callers ask
  * for `full` checks on a fixed sample of scans (SCAN_FULL_CHECK_EVERY). */
 #define SCAN_FULL_CHECK_EVERY 8
-void scan_check_begin(struct scan_check *c, const struct keyset *ks, uint32_t start, long limit,
-                      int exact, int full);
+void scan_check_begin(struct scan_check *c, const struct keyset *ks, uint32_t start,
+                      const unsigned char *start_key, size_t start_len, long limit, int exact,
+                      int full);
 /* The bench_scan_fn: checks one entry, returns non-zero once `limit` were seen. */
 int scan_check_entry(void *ctx, const void *key, size_t len, uint64_t val);
 /* Checks the count: `limit` entries, or fewer only when the keys ran out. */

@@ -154,7 +154,8 @@ static void delete_present(const struct run *r, const void *key, size_t len, uin
 static void scan_from(const struct run *r, long i, const struct request *q, long length,
                       int exact) {
     struct scan_check c;
-    scan_check_begin(&c, r->ks, q->id, length, exact, i % SCAN_FULL_CHECK_EVERY == 0);
+    scan_check_begin(&c, r->ks, q->id, q->data, q->len, length, exact,
+                     i % SCAN_FULL_CHECK_EVERY == 0);
     long calls = r->index->scan(r->ix, q->data, q->len, scan_check_entry, &c);
     if (calls < 0)
         check_fail("scan from key #%u returned %s", q->id, larch_strerror((int)calls));
