@@ -189,10 +189,11 @@ static bool read_next_leaf(struct resume_at *at, unsigned cap, struct batch *b) 
         !vlock_validate(&p.node->lock, p.version))
         return false;
     b->has_fence = true;
-    if (!read_leaf_from(at, leaf, v, 0, cap, b))
-        return false;
-    at->parent = p;
-    return true;
+    at->parent = p; /* (before the copy, for prefetch_next_leaf) */
+    if (read_leaf_from(at, leaf, v, 0, cap, b))
+        return true;
+    at->parent.node = NULL;
+    return false;
 }
 
 /* A batch that keeps failing validation (writers changing its leaf all the time)
