@@ -83,11 +83,10 @@ static void prefetch_next_leaf(const struct leaf_parent *p, unsigned left) {
     if (!p->node || left > NEXT_LEAF_AHEAD || p->pos >= p->count)
         return;
     uint64_t w = node_child_word(p->node, p->pos + 1, p->count);
-    uintptr_t leaf = (uintptr_t)child_at(w);
-    __builtin_prefetch((const void *)leaf);
+    __builtin_prefetch((const void *)child_at(w));
     unsigned hint = word_hint(w);
     if (hint_count(hint)) {
-        uintptr_t first = leaf + 8 * fixed_word(hint_start(hint));
+        uintptr_t first = child_pair_addr(w, hint_start(hint));
         __builtin_prefetch((const void *)first);
         __builtin_prefetch((const void *)(first + 64));
     }
@@ -146,14 +145,24 @@ struct resume_at {
     struct leaf_parent parent; /* the leaf's parent; node NULL: descend */
 };
 
+/* copy_forward for a batch that notes whether it reached its leaf's end and, for a
+ * scan that knows the leaf's parent, prefetches the next leaf once that end is
+ * near. */
+static unsigned copy_batch(struct batch *b, const struct node *leaf, unsigned from, unsigned count,
+                           unsigned cap, const struct leaf_parent *parent) {
+    unsigned i = copy_forward(b, leaf, from, count, cap);
+    b->leaf_end = i >= count;
+    if (parent)
+        prefetch_next_leaf(parent, count - i);
+    return i;
+}
+
 /* A batch from entry `from` of leaf, read at version v, and the scan left where it
  * ends; false (at untouched) if the leaf changed or has nothing from there. */
 static bool read_leaf_from(struct resume_at *at, struct node *leaf, uint64_t v, unsigned from,
                            unsigned cap, struct batch *b) {
     unsigned count = node_count(leaf);
-    unsigned i = copy_forward(b, leaf, from, count, cap);
-    b->leaf_end = i >= count;
-    prefetch_next_leaf(&at->parent, count - i);
+    unsigned i = copy_batch(b, leaf, from, count, cap, &at->parent);
     if (!vlock_validate(&leaf->lock, v) || b->n == 0)
         return false;
     at->leaf = leaf;
@@ -237,11 +246,9 @@ static void read_forward(larch_btree *t, const uint8_t *start, size_t start_len,
         unsigned pos = node_lower_bound(leaf, &k, &eq), count = node_count(leaf);
         if (eq && !inclusive)
             pos++;
-        unsigned i = copy_forward(b, leaf, pos, count, cap);
-        b->leaf_end = i >= count;
+        /* (A locked descent sets no parent: at->parent is an earlier leaf's.) */
+        unsigned i = copy_batch(b, leaf, pos, count, cap, at && !locked ? &at->parent : NULL);
         b->has_fence = has_upper;
-        if (at && !locked)
-            prefetch_next_leaf(&at->parent, count - i);
         if (locked) {
             vlock_unlock_unchanged(&leaf->lock);
         } else if (!vlock_validate(&leaf->lock, v)) {

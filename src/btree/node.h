@@ -236,6 +236,11 @@ static inline unsigned hint_start(unsigned hint) {
 static inline unsigned hint_count(unsigned hint) {
     return hint & 0xff;
 }
+/* The address of pair place `place` of the child a word points to, for prefetches
+ * guided by its hint (an integer: a torn word's address is never dereferenced). */
+static inline uintptr_t child_pair_addr(uint64_t word, unsigned place) {
+    return (uintptr_t)child_at(word) + 8 * fixed_word(place);
+}
 /* The hint for node n, read by its lock holder (or anyone, as an estimate). */
 static inline unsigned node_hint(const struct node *n) {
     uint64_t m = node_meta(n);

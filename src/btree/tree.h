@@ -100,7 +100,7 @@ static inline struct node *tree_child(const struct node *n, unsigned pos, unsign
     uint64_t into = k->word - lo < span ? k->word - lo : span;
     double f = (double)(int64_t)(into >> 1) / (double)(int64_t)(span >> 1 | 1);
     unsigned place = hint_start(hint) + (unsigned)(f * (double)(entries - 1) + 0.5);
-    uintptr_t line = (uintptr_t)child_at(w) + 8 * fixed_word(place);
+    uintptr_t line = child_pair_addr(w, place);
     __builtin_prefetch((const void *)line);
     __builtin_prefetch((const void *)(line - 64));
     __builtin_prefetch((const void *)(line + 64));
